@@ -1,0 +1,22 @@
+/**
+ * The backends stackgate knows. Adding a backend is one line here; modules
+ * load lazily so a gateway only loads the one its config names.
+ */
+import type { BackendModule } from './types.js';
+
+export const BACKENDS = {
+  sandbox: () => import('./sandbox/index.js'),
+} as const satisfies Record<string, () => Promise<{ default: BackendModule }>>;
+
+export type BackendName = keyof typeof BACKENDS;
+
+export function isBackendName(name: string): name is BackendName {
+  return Object.hasOwn(BACKENDS, name);
+}
+
+export async function loadBackendModule(name: string): Promise<BackendModule> {
+  if (!isBackendName(name)) {
+    throw new Error(`unknown backend "${name}"; known: ${Object.keys(BACKENDS).join(', ')}`);
+  }
+  return (await BACKENDS[name]()).default;
+}

@@ -1,0 +1,141 @@
+/**
+ * The gateway: Koa, the hooks in their fixed order, and one router per service
+ * built from the generated tables. Wiring only; the work is in the modules.
+ *
+ * Hook order (each request passes them top to bottom):
+ *   request id → access log → faults → service context → (auth → rate limit → audit) → routers
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { SERVICES } from '../generated/services.js';
+import type { ServiceInfo } from '../generated/common.js';
+import type { Config } from './config.js';
+import { Fault } from './faults.js';
+import { createLogger } from './log.js';
+import { TABLES } from './tables.js';
+import { loadValidators, type ServiceValidator } from './validation.js';
+import { buildServiceRouter } from './dispatch.js';
+import { requestIdHook } from './hooks/request-id.js';
+import { accessLogHook } from './hooks/access-log.js';
+import { faultHook } from './hooks/faults.js';
+import type { GatewayState } from './state.js';
+import { loadBackendModule } from '../drivers/registry.js';
+import type { Backend, BackendModule, DriverSet } from '../drivers/types.js';
+
+/** The project root (holds generated/), from src/ or from dist/src/. */
+export function projectRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['..', '../..']) {
+    const root = resolve(here, up);
+    if (existsSync(join(root, 'generated', 'compute', 'spec.json'))) return root;
+  }
+  throw new Error(`cannot find generated/ above ${here}; run \`make regen\``);
+}
+
+export interface Gateway {
+  readonly app: Koa<GatewayState>;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly backend: Backend;
+  readonly backendModule: BackendModule;
+  readonly validators: Map<string, ServiceValidator>;
+  /** Starts listening; resolves with the bound URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  config: Config;
+  logger?: Logger;
+  /** A ready backend (tests), instead of the one the config names. */
+  backend?: { module: BackendModule; backend: Backend };
+}
+
+/** Finds the service whose prefix the path starts with. */
+function serviceFor(path: string): ServiceInfo | undefined {
+  return SERVICES.find((s) => path === s.prefix || path.startsWith(`${s.prefix}/`));
+}
+
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.log.level);
+  const root = projectRoot();
+  const validators = await loadValidators(SERVICES, (s) => join(root, 'generated', s.name, 'spec.json'));
+  const backendModule = opts.backend?.module ?? await loadBackendModule(config.backend);
+  const backend = opts.backend?.backend ?? await backendModule.create({ config, logger });
+
+  const app = new Koa<GatewayState>({ proxy: config.trustProxy });
+  app.silent = true; // errors are rendered and logged by faultHook
+
+  app.use(requestIdHook());
+  app.use(accessLogHook(logger));
+  app.use(faultHook(logger));
+  app.use(async (ctx, next) => {
+    ctx.state.service = serviceFor(ctx.path);
+    ctx.state.region = config.region;
+    ctx.state.publicBase = config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+    const abort = new AbortController();
+    const onClose = () => { if (!ctx.res.writableEnded) abort.abort(); };
+    ctx.req.once('close', onClose);
+    ctx.state.signal = abort.signal;
+    try {
+      await next();
+    } finally {
+      ctx.req.off('close', onClose);
+    }
+    // Nothing answered: an unknown path, a wrong method, an unknown method.
+    if (ctx.body === undefined || ctx.body === null) {
+      if (ctx.status === 404) throw Fault.notFound('The resource could not be found.');
+      if (ctx.status === 405) {
+        throw new Fault('badMethod', `The method ${ctx.method} is not allowed for this resource.`, { headers: { Allow: ctx.response.get('Allow') } });
+      }
+      if (ctx.status === 501) throw Fault.notImplemented(`The method ${ctx.method} is not implemented.`);
+    }
+  });
+
+  for (const service of SERVICES) {
+    const table = TABLES[service.name];
+    if (!table) throw new Error(`no generated table for ${service.name}`);
+    const { router } = buildServiceRouter({
+      service,
+      spec: table.spec,
+      operations: table.operations,
+      validator: validators.get(service.name)!,
+      driver: backend.drivers[service.id as keyof DriverSet],
+      backendName: backendModule.name,
+      driverRange: backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
+      maxBodyBytes: config.limits.maxBodyBytes,
+      contract: config.contract,
+    });
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+
+  let server: Server | undefined;
+  return {
+    app, config, logger, backend, backendModule, validators,
+    listen(port = config.listen.port, host = config.listen.host) {
+      return new Promise((resolvePromise, reject) => {
+        server = app.listen(port, host);
+        server.once('error', reject);
+        server.once('listening', () => {
+          const addr = server!.address() as AddressInfo;
+          const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          resolvePromise(`http://${h}:${addr.port}`);
+        });
+      });
+    },
+    async close() {
+      if (server) {
+        await new Promise<void>((r) => server!.close(() => r()));
+        server.closeAllConnections?.();
+      }
+      await backend.close();
+    },
+  };
+}

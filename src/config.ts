@@ -1,0 +1,140 @@
+/**
+ * Configuration: one YAML file plus STACKGATE_* environment overrides,
+ * validated at start. A bad field stops the gateway with the field named.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { Ajv, type ErrorObject } from 'ajv';
+
+export interface Config {
+  listen: { host: string; port: number };
+  /** External URL clients use (behind a proxy); derived from requests when unset. */
+  publicUrl: string | null;
+  /** Trust X-Forwarded-Proto/Host from a reverse proxy. */
+  trustProxy: boolean;
+  region: string;
+  backend: string;
+  /** Directory for state (sandbox store, keys). */
+  dataDir: string;
+  limits: { maxBodyBytes: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /**
+   * Validate every response against the spec; a violation becomes a 500 naming
+   * it. For the contract tests, never in production.
+   */
+  contract: boolean;
+}
+
+export function defaultConfig(): Config {
+  return {
+    listen: { host: '127.0.0.1', port: 8000 },
+    publicUrl: null,
+    trustProxy: false,
+    region: 'RegionOne',
+    backend: 'sandbox',
+    dataDir: resolve('.stackgate'),
+    limits: { maxBodyBytes: 1024 * 1024 },
+    log: { level: 'info' },
+    contract: false,
+  };
+}
+
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    listen: {
+      type: 'object', additionalProperties: false,
+      properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    publicUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://[^/\\s]+(/[^\\s]*)?$' }] },
+    trustProxy: { type: 'boolean' },
+    region: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    backend: { type: 'string', minLength: 1 },
+    dataDir: { type: 'string', minLength: 1 },
+    limits: {
+      type: 'object', additionalProperties: false,
+      properties: { maxBodyBytes: { type: 'integer', minimum: 1024 } },
+    },
+    log: {
+      type: 'object', additionalProperties: false,
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+    },
+    contract: { type: 'boolean' },
+  },
+} as const;
+
+export class ConfigError extends Error {}
+
+function describe(e: ErrorObject): string {
+  const field = e.instancePath.slice(1).replace(/\//g, '.') || '(top level)';
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    return `${field === '(top level)' ? '' : field + '.'}${key}: unknown key`;
+  }
+  if (e.keyword === 'pattern' && field === 'publicUrl') return `publicUrl: not an http(s) URL`;
+  return `${field}: ${e.message ?? 'invalid'}`;
+}
+
+function deepMerge<T>(base: T, over: unknown): T {
+  if (over === undefined) return base;
+  if (over === null || typeof over !== 'object' || Array.isArray(over) || base === null || typeof base !== 'object') return over as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v);
+  return out as T;
+}
+
+/** STACKGATE_LISTEN_PORT=9000 → { listen: { port: 9000 } }; values are YAML scalars. */
+export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const map: Record<string, string[]> = {
+    STACKGATE_LISTEN_HOST: ['listen', 'host'],
+    STACKGATE_LISTEN_PORT: ['listen', 'port'],
+    STACKGATE_PUBLIC_URL: ['publicUrl'],
+    STACKGATE_TRUST_PROXY: ['trustProxy'],
+    STACKGATE_REGION: ['region'],
+    STACKGATE_BACKEND: ['backend'],
+    STACKGATE_DATA_DIR: ['dataDir'],
+    STACKGATE_MAX_BODY_BYTES: ['limits', 'maxBodyBytes'],
+    STACKGATE_LOG_LEVEL: ['log', 'level'],
+  };
+  for (const [name, path] of Object.entries(map)) {
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' ? raw : YAML.parse(raw) as unknown;
+    let cur = out;
+    path.slice(0, -1).forEach((p) => { cur = (cur[p] ??= {}) as Record<string, unknown>; });
+    cur[path[path.length - 1]!] = value;
+  }
+  return out;
+}
+
+/** Defaults ← file ← environment ← explicit overrides; validated. */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: unknown } = {}): Config {
+  let fromFile: unknown = {};
+  if (opts.file) {
+    let text: string;
+    try {
+      text = readFileSync(opts.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`config file ${opts.file}: ${(err as Error).message}`);
+    }
+    try {
+      fromFile = YAML.parse(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config file ${opts.file}: not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  const merged = deepMerge(deepMerge(deepMerge(defaultConfig(), fromFile), envOverrides(opts.env ?? {})), opts.overrides);
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(SCHEMA);
+  if (!validate(merged)) {
+    const where = opts.file ? `config file ${opts.file}` : 'config';
+    throw new ConfigError(`${where}:\n  ${(validate.errors ?? []).map(describe).join('\n  ')}`);
+  }
+  const cfg = merged as Config;
+  if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
+  cfg.dataDir = resolve(cfg.dataDir);
+  return cfg;
+}

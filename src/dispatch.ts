@@ -1,0 +1,296 @@
+/**
+ * The dispatcher: one @koa/router per service, built from the generated
+ * operation table. Every operation gets a route; each request is negotiated
+ * (microversion), checked against the operation's version range, answered 501
+ * when the driver lacks the method, validated with openapi-backend, and then
+ * handed to the driver.
+ */
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import getRawBody from 'raw-body';
+import { Readable } from 'node:stream';
+import type { OperationRow, RequestContext, ServiceInfo, ServiceSpecInfo } from '../generated/common.js';
+import { Reply } from '../generated/common.js';
+import { Fault } from './faults.js';
+import { intersect, microversionHeaders, negotiateMicroversion, versionInRange, type VersionRange } from './microversion.js';
+import type { ServiceValidator, ValidationIssue } from './validation.js';
+import { currentVersion, EXTRA_DISCOVERY_PATHS, versionList, type DiscoveryInput } from './discovery.js';
+import type { GatewayState } from './state.js';
+
+/** Any driver method: the dispatcher calls them by name from the table. */
+type DriverMethod = (req: unknown) => Promise<unknown>;
+type DriverObject = Record<string, unknown>;
+
+export interface ServiceDispatchOptions {
+  service: ServiceInfo;
+  spec: ServiceSpecInfo;
+  operations: readonly OperationRow[];
+  validator: ServiceValidator;
+  /** The backend's driver for this service, if it has one. */
+  driver: object | undefined;
+  backendName: string;
+  /** Microversions the backend serves for this service, if narrower. */
+  driverRange?: { min?: string; max?: string };
+  maxBodyBytes: number;
+  /** Validate responses against the spec and fail on violations (contract tests). */
+  contract: boolean;
+}
+
+/** `{id}` → `:id` for @koa/router (path-to-regexp). */
+export function toRouterPath(template: string): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => `:${name.replace(/[^A-Za-z0-9_]/g, '_')}`);
+}
+
+/**
+ * Route order: at the first segment where two templates differ, a literal
+ * beats a parameter (`/servers/detail` before `/servers/{id}`).
+ */
+export function compareTemplates(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const ap = as[i]!.startsWith('{');
+    const bp = bs[i]!.startsWith('{');
+    if (ap !== bp) return ap ? 1 : -1;
+    if (as[i] !== bs[i]) return as[i]! < bs[i]! ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
+
+/** Fills a path template with (already decoded) parameter values. */
+function fillTemplate(template: string, params: Record<string, string>): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(params[name.replace(/[^A-Za-z0-9_]/g, '_')] ?? ''));
+}
+
+/** Which 2xx a successful call answers at this microversion. */
+export function successStatus(row: OperationRow, mv: string | null): number {
+  const rule = row.success.find((s) => versionInRange(mv, s.min ?? null, s.max ?? null));
+  return (rule ?? row.success[0])?.status ?? 200;
+}
+
+const JSON_TYPES = /^application\/([\w.-]+\+)?json$|^application\/openstack-images-v2\.\d+-json-patch$/i;
+
+async function readJsonBody(ctx: Context, limit: number, required: boolean): Promise<unknown> {
+  const type = (ctx.get('content-type') || '').split(';')[0]!.trim();
+  const length = ctx.get('content-length');
+  const chunked = /chunked/i.test(ctx.get('transfer-encoding'));
+  if (!chunked && (length === '' || length === '0')) {
+    if (required) throw Fault.badRequest('The request body is missing; this operation needs a JSON body.');
+    return undefined;
+  }
+  if (type && !JSON_TYPES.test(type)) {
+    throw new Fault('badMediaType', `Unsupported Content-Type: ${type}. Send application/json.`);
+  }
+  let text: string;
+  try {
+    text = await getRawBody(ctx.req, { limit, encoding: 'utf8', length: length || undefined });
+  } catch (err) {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large' || e.status === 413) {
+      throw new Fault('overLimit', `Request body is larger than the limit of ${limit} bytes.`);
+    }
+    throw Fault.badRequest(`Could not read the request body: ${(err as Error).message}`);
+  }
+  if (text.trim() === '') {
+    if (required) throw Fault.badRequest('The request body is missing; this operation needs a JSON body.');
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw Fault.badRequest(`Malformed request body: ${(err as Error).message}`);
+  }
+}
+
+function validationFault(issues: ValidationIssue[]): Fault {
+  const first = issues[0]!;
+  const rest = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return Fault.badRequest(`Invalid input for field/attribute ${first.where}: ${first.message}${rest}`);
+}
+
+/** Koa's `ctx.query` values are strings or arrays of strings. */
+function plainQuery(ctx: Context): Record<string, string | string[]> {
+  return { ...ctx.query } as Record<string, string | string[]>;
+}
+
+interface RouteGroup {
+  method: string;
+  /** template under the service prefix */
+  template: string;
+  /** the operation's own template (differs for alias routes) */
+  canonical: string;
+  rows: OperationRow[];
+  isAction: boolean;
+  isAlias: boolean;
+}
+
+function groupRoutes(operations: readonly OperationRow[]): RouteGroup[] {
+  const groups = new Map<string, RouteGroup>();
+  for (const row of operations) {
+    // HEAD rows that mirror a GET are served by the GET route (Koa answers HEAD without a body).
+    if (row.headOf) continue;
+    for (const template of [row.path, ...(row.aliases ?? [])]) {
+      const key = `${row.method} ${template}`;
+      const g = groups.get(key) ?? { method: row.method, template, canonical: row.path, rows: [], isAction: false, isAlias: template !== row.path };
+      g.rows.push(row);
+      g.isAction = g.isAction || row.action !== null;
+      groups.set(key, g);
+    }
+  }
+  return [...groups.values()].sort((a, b) => compareTemplates(a.template, b.template) || a.method.localeCompare(b.method));
+}
+
+export interface ServiceRouter {
+  router: Router;
+  range: VersionRange | null;
+}
+
+/** Builds the router of one service. */
+export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter {
+  const { service, spec, operations, validator, driver, backendName } = opts;
+  const range = spec.minMicroversion && spec.maxMicroversion
+    ? intersect({ min: spec.minMicroversion, max: spec.maxMicroversion }, opts.driverRange)
+    : null;
+  const router = new Router<GatewayState>({ prefix: service.prefix });
+
+  const discoveryInput = (ctx: Context): DiscoveryInput => ({
+    service, root: `${(ctx.state as GatewayState).publicBase}${service.prefix}`, specVersion: spec.version, range,
+  });
+
+  const negotiate = (ctx: Context): string | null => {
+    // Version headers go out on every answer of a microversioned service, errors included.
+    const mv = range ? negotiateMicroversion(service, ctx.headers, range) : null;
+    ctx.set(microversionHeaders(service, mv));
+    return mv;
+  };
+
+  const handle = (group: RouteGroup): Middleware => async (ctx) => {
+    const state = ctx.state as GatewayState;
+    const mv = negotiate(ctx);
+    const params = { ...(ctx.params as Record<string, string>) };
+
+    // Version documents are the gateway's own.
+    if (group.rows[0]!.servedBy === 'gateway') {
+      const input = discoveryInput(ctx);
+      // `/v2.1/versions/{id}` names the version it shows.
+      if (params.id !== undefined && params.id !== `v${spec.version.split('.')[0]}` && params.id !== 'v2.1') {
+        throw Fault.notFound(`Version ${params.id} could not be found.`);
+      }
+      const doc = group.rows[0]!.id.endsWith('.list') || group.rows[0]!.id.endsWith('.check_list') ? versionList(input) : currentVersion(input);
+      ctx.status = doc.status;
+      ctx.body = doc.body;
+      return;
+    }
+
+    let row: OperationRow;
+    let body: unknown;
+    if (group.isAction) {
+      body = await readJsonBody(ctx, opts.maxBodyBytes, true);
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw Fault.badRequest('Malformed request body: an action body is a JSON object with one key, the action name.');
+      }
+      const keys = Object.keys(body);
+      const named = group.rows.filter((r) => keys.includes(r.action!));
+      const inRange = named.filter((r) => versionInRange(mv, r.minVersion, r.maxVersion));
+      if (inRange.length === 0) {
+        if (named.length) throw Fault.notFound(`Action ${named[0]!.action} is not available at microversion ${mv}.`);
+        throw Fault.badRequest(`There is no such action: ${keys[0] ?? '(empty body)'}`);
+      }
+      if (inRange.length > 1) throw Fault.badRequest(`Only one action per request: got ${inRange.map((r) => r.action).join(', ')}`);
+      row = inRange[0]!;
+    } else {
+      row = group.rows[0]!;
+      if (!versionInRange(mv, row.minVersion, row.maxVersion)) {
+        throw Fault.notFound(`The resource could not be found: ${row.method} ${service.prefix}${row.path} is not available at microversion ${mv}.`);
+      }
+    }
+    state.operationId = row.id;
+
+    const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
+    if (typeof fn !== 'function') {
+      throw Fault.notImplemented(
+        `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName} backend.`);
+    }
+
+    if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {
+      if (row.requestBody === 'application/octet-stream') {
+        const type = (ctx.get('content-type') || '').split(';')[0]!.trim();
+        if (type && type !== 'application/octet-stream') {
+          throw new Fault('badMediaType', `Unsupported Content-Type: ${type}. Send application/octet-stream.`);
+        }
+        body = ctx.req; // streamed to the driver, never buffered here
+      } else {
+        body = await readJsonBody(ctx, opts.maxBodyBytes, row.requestBodyRequired);
+      }
+    }
+
+    const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
+    const validated = validator.validateRequest(row.specOperationId, {
+      method: row.method,
+      path: fillTemplate(group.canonical, params),
+      headers: ctx.headers,
+      query: plainQuery(ctx),
+      body: body instanceof Readable ? undefined : body,
+    }, { microversion: mv, action: row.action });
+    if (validated.issues.length) throw validationFault(validated.issues);
+
+    const context: RequestContext = {
+      requestId: state.requestId,
+      service: service.name,
+      operationId: row.id,
+      microversion: mv,
+      region: state.region,
+      endpoint: `${state.publicBase}${service.prefix}`,
+      url: `${state.publicBase}${ctx.originalUrl}`,
+      auth: state.auth ?? null,
+      ...(projectId ? { urlProjectId: projectId } : {}),
+      signal: state.signal,
+    };
+    const pathParams: Record<string, string> = {};
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) pathParams[k] = v;
+    const result = await (fn as DriverMethod).call(driver, {
+      path: pathParams, query: validated.query, body, headers: ctx.headers, context,
+    });
+
+    let status = successStatus(row, mv);
+    let out: unknown = result;
+    if (result instanceof Reply) {
+      out = result.body;
+      if (result.status) status = result.status;
+      ctx.set(result.headers);
+    }
+    if (opts.contract && out !== undefined && !(out instanceof Readable) && !Buffer.isBuffer(out)) {
+      const issues = validator.validateResponse(row.specOperationId, status, out, { microversion: mv, action: row.action });
+      if (issues.length) {
+        const text = issues.slice(0, 5).map((i) => `${i.where} ${i.message}`).join('; ');
+        throw new Fault('internal', `response of ${row.id} violates the spec: ${text}`, { headers: { 'X-Stackgate-Contract-Violation': text.slice(0, 1000) } });
+      }
+    }
+    if (out === undefined || out === null || status === 204) {
+      ctx.body = '';
+      ctx.remove('Content-Type');
+    } else {
+      ctx.body = out;
+    }
+    ctx.status = status;
+  };
+
+  for (const group of groupRoutes(operations)) {
+    const path = toRouterPath(group.template);
+    router.register(path, [group.method], handle(group), { name: `${group.method} ${group.template}` });
+    // `/v2.1/` is also asked for as `/v2.1`.
+    if (path.endsWith('/') && path !== '/') router.register(path.slice(0, -1), [group.method], handle(group));
+  }
+
+  // Version documents the spec does not list.
+  for (const extra of EXTRA_DISCOVERY_PATHS[service.name] ?? []) {
+    router.get(toRouterPath(extra.path), (ctx) => {
+      negotiate(ctx);
+      const input = discoveryInput(ctx);
+      const doc = extra.doc === 'list' ? versionList(input) : currentVersion(input);
+      ctx.status = doc.status;
+      ctx.body = doc.body;
+    });
+  }
+  return { router, range };
+}

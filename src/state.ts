@@ -1,0 +1,16 @@
+/** What the hooks leave in `ctx.state` for the dispatcher and for each other. */
+import type { AuthContext, ServiceInfo } from '../generated/common.js';
+
+export interface GatewayState {
+  requestId: string;
+  /** The gateway's URL as the client sees it, no trailing slash. */
+  publicBase: string;
+  region: string;
+  /** The service whose prefix the path starts with, for the fault dialect. */
+  service?: ServiceInfo;
+  /** Stable id of the operation being served, once routed. */
+  operationId?: string;
+  auth?: AuthContext | null;
+  /** Aborted when the client disconnects. */
+  signal: AbortSignal;
+}
