@@ -1,0 +1,58 @@
+# stackgate: OpenStack APIs compiled from the upstream specs, in front of other clouds.
+#
+#   make run          install what is missing, build, start the sandbox on 127.0.0.1
+#   make test         everything CI checks (generated/ and reports fresh, types, tests)
+#   make regen        specs/ + specs/patches/ → generated/
+#   make import-specs ../shared/openstack-specs → specs/ (and specs/previous/)
+#   make matrix       reports/matrix.{json,md,html}
+#   make spec-diff    reports/spec-diff-previous-to-current.{md,json}
+#   make bench        regen time, start time, RSS
+
+SHELL := /bin/bash
+NODE  ?= node
+TSX   := $(NODE) --import tsx
+HOST  ?= 127.0.0.1
+PORT  ?= 8000
+
+.PHONY: install regen build run test matrix spec-diff bench import-specs clean check-generated
+
+# npm ci when node_modules is missing or older than the lock file.
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v $(NODE) >/dev/null || { echo "make: Node.js 20+ is needed (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+import-specs: install
+	scripts/import-specs
+	scripts/import-specs --previous
+
+regen: install
+	$(TSX) codegen/index.ts
+
+build: install
+	npx tsc -p .
+
+run: build
+	$(NODE) dist/src/cli.js serve --host $(HOST) --port $(PORT)
+
+matrix: install
+	$(TSX) scripts/matrix.ts
+
+spec-diff: install
+	$(TSX) scripts/spec-diff.ts --out reports/spec-diff-previous-to-current
+
+bench: build
+	$(TSX) scripts/bench.ts
+
+check-generated: install
+	$(TSX) codegen/index.ts --check
+	$(TSX) scripts/matrix.ts --check
+	$(TSX) scripts/spec-diff.ts --out reports/spec-diff-previous-to-current --check
+
+test: check-generated build
+	npx mocha 'test/**/*.test.ts'
+
+clean:
+	rm -rf dist
