@@ -13,6 +13,8 @@
  *   merge-prefix: {prefix, into}: routes under `prefix` that repeat a route under
  *                 `into` become its alias (block-storage's `{project_id}` twins)
  *   formats:      {from: to} format names swapped document-wide
+ *   nullable:     {schemas: <regex over component names>, properties: [names]}: those
+ *                 properties, at any depth of the matching schemas, may also be null
  * `scope: types|runtime` limits a schema fix to the TypeScript types or to validation.
  * Selectors: `operation: "POST /v2.1/servers"`, `operations: [...]`, or
  * `match: <regex over "METHOD /path">`; `action:`/`actions:` narrow to action bodies.
@@ -49,6 +51,7 @@ interface PatchEntry {
   'json-patch'?: { op: string; path: string; value?: Json; from?: string }[];
   'merge-prefix'?: { prefix: string; into: string };
   formats?: Record<string, string>;
+  nullable?: { schemas: string; properties: string[] };
   /** `types`: the fix is for TypeScript only; `runtime`: for validation only. */
   scope?: 'types' | 'runtime';
 }
@@ -63,7 +66,7 @@ export function loadPatches(file: string): PatchEntry[] {
   return doc as PatchEntry[];
 }
 
-const KINDS = ['status', 'rename', 'drop-actions', 'merge', 'json-patch', 'merge-prefix', 'formats'] as const;
+const KINDS = ['status', 'rename', 'drop-actions', 'merge', 'json-patch', 'merge-prefix', 'formats', 'nullable'] as const;
 
 function opKeys(doc: JsonObject): string[] {
   const keys: string[] = [];
@@ -193,8 +196,8 @@ export function applyPatches(doc: JsonObject, entries: PatchEntry[], file: strin
   entries.forEach((e, i) => {
     if (e.scope !== undefined) {
       if (e.scope !== 'types' && e.scope !== 'runtime') throw new PatchError(`${file} entry ${i + 1}: scope must be types or runtime`);
-      if (!(['merge', 'json-patch', 'formats'] as const).some((k) => e[k] !== undefined)) {
-        throw new PatchError(`${file} entry ${i + 1}: only merge, json-patch and formats can be scoped`);
+      if (!(['merge', 'json-patch', 'formats', 'nullable'] as const).some((k) => e[k] !== undefined)) {
+        throw new PatchError(`${file} entry ${i + 1}: only merge, json-patch, formats and nullable can be scoped`);
       }
       if (e.scope !== target) return;
     }
@@ -298,6 +301,35 @@ function applyOne(doc: JsonObject, e: PatchEntry, i: number, file: string, ov: O
           if (!HTTP_METHODS.some((m) => item[m])) delete paths[p];
         }
         if (!targets) throw new PatchError(`${where}: merge-prefix ${prefix} → ${into} merged nothing; stale patch?`);
+        break;
+      }
+      case 'nullable': {
+        const re = new RegExp(e.nullable!.schemas);
+        const names = new Set(e.nullable!.properties);
+        const seen = new Set<string>();
+        const walk = (n: Json): void => {
+          if (Array.isArray(n)) n.forEach(walk);
+          else if (n && typeof n === 'object') {
+            const props = n.properties;
+            if (props && typeof props === 'object' && !Array.isArray(props)) {
+              for (const [name, prop] of Object.entries(props)) {
+                if (!names.has(name) || !prop || typeof prop !== 'object' || Array.isArray(prop)) continue;
+                const t = prop.type;
+                if (typeof t === 'string' && t !== 'null') prop.type = [t, 'null'];
+                else if (Array.isArray(t) && !t.includes('null')) prop.type = [...t, 'null'];
+                else continue;
+                seen.add(name);
+                targets++;
+              }
+            }
+            for (const [k, v] of Object.entries(n)) if (k !== 'x-openstack' && k !== 'enum' && k !== 'default') walk(v);
+          }
+        };
+        for (const [name, schema] of Object.entries(((doc.components as JsonObject).schemas ?? {}) as JsonObject)) {
+          if (re.test(name)) walk(schema);
+        }
+        const unused = [...names].filter((n) => !seen.has(n));
+        if (unused.length) throw new PatchError(`${where}: nullable found no non-null ${unused.join(', ')} in schemas ${e.nullable!.schemas}; stale patch?`);
         break;
       }
       case 'formats': {

@@ -106,8 +106,14 @@ function addSelectionKeywords(ajv: Ajv): void {
 
 /** `uuidutils.is_uuid_like`: Nova and Cinder accept any case, with or without dashes. */
 const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-/** ISO 8601 as OpenStack writes it: the zone is often missing (`2024-01-02T03:04:05.000000`). */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+/** RFC 3339 date-time, as JSON Schema means it: the zone is required. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+/**
+ * ISO 8601 as Nova, Cinder and Keystone write it with Python's isoformat():
+ * the zone is often missing (`2024-01-02T03:04:05.000000`). Patches in
+ * specs/patches/ switch those services' date-times to this format.
+ */
+const OPENSTACK_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 const BASE64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
 const HOSTNAME = /^(?=.{1,255}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)*\.?$/;
@@ -120,6 +126,7 @@ function novaName(s: string): boolean {
 const FORMATS: Record<string, (s: string) => boolean> = {
   uuid: (s) => UUID_LIKE.test(s),
   'date-time': (s) => DATE_TIME.test(s),
+  'openstack-date-time': (s) => OPENSTACK_DATE_TIME.test(s),
   'mac-address': (s) => MAC.test(s),
   ipv4: (s) => ipaddr.IPv4.isValidFourPartDecimal(s),
   ipv6: (s) => ipaddr.IPv6.isValid(s) && s.includes(':'),

@@ -76,6 +76,13 @@ describe('patches', () => {
     expect((t.components as any).schemas.Thing.title).to.equal('only for types');
   });
 
+  it('nullable lets the named properties of matching schemas be null', () => {
+    const d = doc();
+    applyPatches(d, [{ reason, nullable: { schemas: '^Thi', properties: ['at'] } }], 'p.yaml');
+    expect((d.components as any).schemas.Thing.properties.at.type).to.deep.equal(['string', 'null']);
+    expect(() => applyPatches(doc(), [{ reason, nullable: { schemas: '^Thi', properties: ['nope'] } }], 'p.yaml')).to.throw(PatchError, /nullable found no non-null nope/);
+  });
+
   it('rename records names for the model', () => {
     const ov = applyPatches(doc(), [{ reason, operation: 'POST /v3/things', rename: { id: 'things.make', method: 'makeThing' } }], 'p.yaml');
     expect(ov.rename.get('POST /v3/things')).to.deep.equal({ id: 'things.make', method: 'makeThing' });
