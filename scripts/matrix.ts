@@ -14,6 +14,7 @@ import type { OperationRow } from '../generated/common.js';
 import { TABLES } from '../src/tables.js';
 import { BACKENDS } from '../drivers/registry.js';
 import type { BackendModule, DriverClass, ServiceId } from '../drivers/types.js';
+import { KeystoneIdentity } from '../src/identity/keystone.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -79,7 +80,9 @@ export async function computeMatrix(): Promise<Matrix> {
   const services: MatrixService[] = [];
   for (const s of SERVICES) {
     const table = TABLES[s.name]!;
-    const methodsBy = new Map(modules.map((m) => [m.name, classMethods(m.classes[s.id as ServiceId] as DriverClass<unknown> | undefined)]));
+    // Identity is the gateway's own Keystone for every backend that does not bring one.
+    const classFor = (m: BackendModule) => (m.classes[s.id as ServiceId] ?? (s.id === 'identity' ? KeystoneIdentity : undefined)) as DriverClass<unknown> | undefined;
+    const methodsBy = new Map(modules.map((m) => [m.name, classMethods(classFor(m))]));
     const rows: MatrixRow[] = table.operations.map((op: OperationRow) => {
       const backends: Record<string, Cell> = {};
       for (const m of modules) {

@@ -14,7 +14,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { SERVICES } from '../generated/services.js';
 import type { ServiceInfo } from '../generated/common.js';
-import type { Config } from './config.js';
+import { auditFile, keyDir, storePath, type Config } from './config.js';
 import { Fault } from './faults.js';
 import { createLogger } from './log.js';
 import { TABLES } from './tables.js';
@@ -24,6 +24,18 @@ import { requestIdHook } from './hooks/request-id.js';
 import { accessLogHook } from './hooks/access-log.js';
 import { faultHook } from './hooks/faults.js';
 import type { GatewayState } from './state.js';
+import { authHook } from './hooks/auth.js';
+import { rateLimitHook } from './hooks/rate-limit.js';
+import { auditHook, openAuditFile } from './hooks/audit.js';
+import { SqliteStore, type Store } from './store/sqlite.js';
+import { IdentityStore } from './identity/store.js';
+import { KeyRepository } from './identity/keys.js';
+import { TokenSealer } from './identity/tokens.js';
+import { IdentityService } from './identity/service.js';
+import { AUTH_PLUGINS } from './identity/auth.js';
+import { seedCatalog } from './identity/catalog.js';
+import { KeystoneIdentity } from './identity/keystone.js';
+import { identityV2Router } from './identity/v2.js';
 import { loadBackendModule } from '../drivers/registry.js';
 import type { Backend, BackendModule, DriverSet } from '../drivers/types.js';
 
@@ -44,6 +56,10 @@ export interface Gateway {
   readonly backend: Backend;
   readonly backendModule: BackendModule;
   readonly validators: Map<string, ServiceValidator>;
+  readonly store: Store;
+  readonly identity: IdentityService;
+  /** The driver serving each service: the backend's, and the gateway's Keystone for identity. */
+  readonly drivers: Partial<DriverSet>;
   /** Starts listening; resolves with the bound URL. */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -54,6 +70,20 @@ export interface GatewayOptions {
   logger?: Logger;
   /** A ready backend (tests), instead of the one the config names. */
   backend?: { module: BackendModule; backend: Backend };
+  /** A store to use instead of opening the configured one (tests). */
+  store?: Store;
+}
+
+/** Opens the store, key repository and identity service a gateway (or the CLI) works with. */
+export function openIdentity(config: Config, store: Store = new SqliteStore(storePath(config))): { store: Store; identity: IdentityService; keys: KeyRepository } {
+  const keys = new KeyRepository(keyDir(config)).ensure();
+  const plugins = config.identity.auth.map((name) => {
+    const p = AUTH_PLUGINS[name];
+    if (!p) throw new Error(`unknown auth plugin ${name}`);
+    return p;
+  });
+  const identity = new IdentityService(new IdentityStore(store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000);
+  return { store, identity, keys };
 }
 
 /** Finds the service whose prefix the path starts with. */
@@ -67,7 +97,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const root = projectRoot();
   const validators = await loadValidators(SERVICES, (s) => join(root, 'generated', s.name, 'spec.json'));
   const backendModule = opts.backend?.module ?? await loadBackendModule(config.backend);
+  const { store, identity } = openIdentity(config, opts.store);
+  seedCatalog(identity, config.region);
+  if (identity.store.list('user').length === 0) logger.warn('no users yet: run `stackgate init` to create the admin user');
   const backend = opts.backend?.backend ?? await backendModule.create({ config, logger });
+  // Keystone is the gateway's own unless the backend brings one.
+  const drivers: Partial<DriverSet> = { identity: new KeystoneIdentity(identity), ...backend.drivers };
+  const audit = config.hooks.audit ? openAuditFile(auditFile(config)) : null;
 
   const app = new Koa<GatewayState>({ proxy: config.trustProxy });
   app.silent = true; // errors are rendered and logged by faultHook
@@ -83,6 +119,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const onClose = () => { if (!ctx.res.writableEnded) abort.abort(); };
     ctx.req.once('close', onClose);
     ctx.state.signal = abort.signal;
+    ctx.state.authEnabled = config.hooks.auth;
     try {
       await next();
     } finally {
@@ -98,6 +135,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   });
 
+  if (config.hooks.auth) app.use(authHook(identity));
+  if (config.hooks.rateLimit) app.use(rateLimitHook({ rules: config.rateLimit }));
+  if (audit) app.use(auditHook({ write: (line) => audit.write(line), onError: (err) => logger.error({ err }, 'audit write failed') }));
+
+  const v2 = identityV2Router(identity);
+  app.use(v2.routes());
+  app.use(v2.allowedMethods());
+
   for (const service of SERVICES) {
     const table = TABLES[service.name];
     if (!table) throw new Error(`no generated table for ${service.name}`);
@@ -106,7 +151,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       spec: table.spec,
       operations: table.operations,
       validator: validators.get(service.name)!,
-      driver: backend.drivers[service.id as keyof DriverSet],
+      driver: drivers[service.id as keyof DriverSet],
       backendName: backendModule.name,
       driverRange: backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
       maxBodyBytes: config.limits.maxBodyBytes,
@@ -118,7 +163,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let server: Server | undefined;
   return {
-    app, config, logger, backend, backendModule, validators,
+    app, config, logger, backend, backendModule, validators, store, identity, drivers,
     listen(port = config.listen.port, host = config.listen.host) {
       return new Promise((resolvePromise, reject) => {
         server = app.listen(port, host);
@@ -136,6 +181,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         server.closeAllConnections?.();
       }
       await backend.close();
+      await audit?.close();
+      if (!opts.store) store.close();
     },
   };
 }

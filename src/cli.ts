@@ -2,13 +2,21 @@
 /**
  * The `stackgate` command.
  *
+ *   stackgate init [--dir DIR] [--admin-password PW] [--host H] [--port N] [--public-url URL] [--force]
  *   stackgate serve [--config FILE] [--host H] [--port N] [--backend NAME]
+ *   stackgate openrc | clouds-yaml [--config FILE] [--password PW]
+ *   stackgate keys rotate [--config FILE]
  *   stackgate matrix [--out DIR]
  *   stackgate help [COMMAND]
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
-import { createGateway } from './app.js';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createGateway, openIdentity } from './app.js';
+import { bootstrapIdentity } from './identity/bootstrap.js';
 
 interface Command {
   summary: string;
@@ -16,7 +24,134 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/** Where clients reach this gateway, from its config. */
+function publicBase(config: Config): string {
+  if (config.publicUrl) return config.publicUrl;
+  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}`;
+}
+
+function cloudsYaml(config: Config, password: string | undefined): string {
+  const auth: Record<string, string> = {
+    auth_url: `${publicBase(config)}/identity`, username: 'admin', project_name: 'admin',
+    user_domain_name: 'Default', project_domain_name: 'Default',
+  };
+  if (password) auth.password = password;
+  return YAML.stringify({ clouds: { stackgate: { auth, region_name: config.region, interface: 'public', identity_api_version: 3 } } });
+}
+
+function openrc(config: Config, password: string | undefined): string {
+  return [
+    `export OS_AUTH_URL=${publicBase(config)}/identity`,
+    'export OS_IDENTITY_API_VERSION=3',
+    'export OS_USERNAME=admin',
+    'export OS_PROJECT_NAME=admin',
+    'export OS_USER_DOMAIN_NAME=Default',
+    'export OS_PROJECT_DOMAIN_NAME=Default',
+    `export OS_REGION_NAME=${config.region}`,
+    password ? `export OS_PASSWORD=${password}` : '# export OS_PASSWORD=…   (printed once by `stackgate init`)',
+    '',
+  ].join('\n');
+}
+
+function configFrom(values: { config?: string }): Config {
+  return loadConfig({ file: values.config ?? process.env.STACKGATE_CONFIG, env: process.env });
+}
+
 const COMMANDS: Record<string, Command> = {
+  init: {
+    summary: 'create a config, token keys and the admin user (password printed once)',
+    usage: `stackgate init [--dir DIR] [--admin-password PW] [--host HOST] [--port PORT] [--public-url URL] [--backend NAME] [--force]
+
+Writes DIR/stackgate.yaml (default DIR: .stackgate), a token key repository in
+DIR/keys, the database DIR/stackgate.db with the Default domain, the admin,
+member and reader roles, the admin project and the admin user, and
+DIR/clouds.yaml and DIR/openrc for the openstack CLI. The admin password
+(random unless given) is printed once; only its scrypt hash is stored.`,
+    async run(argv) {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          dir: { type: 'string', default: '.stackgate' }, 'admin-password': { type: 'string' }, host: { type: 'string', default: '127.0.0.1' },
+          port: { type: 'string', default: '8000' }, 'public-url': { type: 'string' }, backend: { type: 'string', default: 'sandbox' },
+          force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+        },
+      });
+      if (values.help) return help('init');
+      const dir = resolve(values.dir!);
+      const file = join(dir, 'stackgate.yaml');
+      if (existsSync(file) && !values.force) {
+        process.stderr.write(`stackgate: ${file} exists; use --force to write it again\n`);
+        return 1;
+      }
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const doc = {
+        listen: { host: values.host, port: Number(values.port) },
+        ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
+        dataDir: '.', region: 'RegionOne', backend: values.backend,
+      };
+      writeFileSync(file, `# stackgate configuration (written by stackgate init)\n${YAML.stringify(doc)}`);
+      const config = loadConfig({ file });
+      const password = values['admin-password'] ?? randomBytes(12).toString('base64url');
+      const { identity, store } = openIdentity(config);
+      await bootstrapIdentity(identity, { adminPassword: password });
+      store.close();
+      const clouds = join(dir, 'clouds.yaml');
+      writeFileSync(clouds, cloudsYaml(config, password), { mode: 0o600 });
+      chmodSync(clouds, 0o600);
+      writeFileSync(join(dir, 'openrc'), openrc(config, password), { mode: 0o600 });
+      process.stdout.write([
+        `stackgate: wrote ${file}, keys, database and clouds.yaml in ${dir}`,
+        `stackgate: admin password (shown once): ${password}`,
+        '',
+      ].join('\n'));
+      return 0;
+    },
+  },
+  openrc: {
+    summary: 'print environment variables for the openstack CLI',
+    usage: `stackgate openrc [--config FILE] [--password PW]\n\nPrints OS_* exports for the admin user of this gateway.`,
+    async run(argv) {
+      const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, password: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      if (values.help) return help('openrc');
+      process.stdout.write(openrc(configFrom(values), values.password));
+      return 0;
+    },
+  },
+  'clouds-yaml': {
+    summary: 'print a clouds.yaml for the openstack CLI and openstacksdk',
+    usage: `stackgate clouds-yaml [--config FILE] [--password PW]\n\nPrints a clouds.yaml with a cloud named "stackgate" for the admin user.`,
+    async run(argv) {
+      const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, password: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      if (values.help) return help('clouds-yaml');
+      process.stdout.write(cloudsYaml(configFrom(values), values.password));
+      return 0;
+    },
+  },
+  keys: {
+    summary: 'manage token keys: `keys rotate`, `keys list`',
+    usage: `stackgate keys rotate [--config FILE]
+stackgate keys list [--config FILE]
+
+rotate makes a new primary key; tokens sealed with the older keys keep
+validating until their key is retired (the config's identity.activeKeys
+newest are kept). Every gateway sharing the key directory picks it up.`,
+    async run(argv) {
+      const [sub, ...rest] = argv;
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      if (values.help || (sub !== 'rotate' && sub !== 'list')) return help('keys');
+      const config = configFrom(values);
+      const { keys, store } = openIdentity(config);
+      store.close();
+      if (sub === 'rotate') {
+        const { primary, retired } = keys.rotate(config.identity.activeKeys);
+        process.stdout.write(`stackgate: new primary key ${primary}${retired.length ? `, retired ${retired.join(', ')}` : ''}; active: ${keys.ids().join(', ')}\n`);
+      } else {
+        process.stdout.write(`stackgate: keys ${keys.ids().join(', ')}, primary ${keys.primary.id}\n`);
+      }
+      return 0;
+    },
+  },
   serve: {
     summary: 'start the gateway',
     usage: `stackgate serve [--config FILE] [--host HOST] [--port PORT] [--backend NAME]
@@ -51,6 +186,13 @@ config names (default: sandbox). Prints the URL once it listens.
       const url = await gw.listen();
       gw.logger.info({ url, backend: config.backend, ms: Math.round(performance.now() - t0) }, 'listening');
       process.stdout.write(`stackgate: listening on ${url} (backend ${config.backend}, ${Math.round(performance.now() - t0)} ms)\n`);
+      const file = values.config ?? process.env.STACKGATE_CONFIG;
+      if (file) {
+        const clouds = join(resolve(file, '..'), 'clouds.yaml');
+        if (existsSync(clouds)) {
+          process.stdout.write(`stackgate: point the openstack CLI at it with\n  export OS_CLIENT_CONFIG_FILE=${clouds} OS_CLOUD=stackgate\n  openstack token issue\n`);
+        }
+      }
       const stop = async () => {
         await gw.close();
         process.exit(0);
@@ -95,6 +237,7 @@ function help(name?: string): number {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') return help(rest[0]);
+  if (name === '--version') { process.stdout.write('stackgate 0.1.0\n'); return 0; }
   const cmd = COMMANDS[name];
   if (!cmd) {
     process.stderr.write(`stackgate: unknown command "${name}"\n`);

@@ -3,7 +3,7 @@
  * validated at start. A bad field stops the gateway with the field named.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { Ajv, type ErrorObject } from 'ajv';
 
@@ -19,6 +19,24 @@ export interface Config {
   dataDir: string;
   limits: { maxBodyBytes: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** SQLite database; default <dataDir>/stackgate.db. */
+  store: { path: string | null };
+  identity: {
+    /** Token lifetime. */
+    tokenTtlSeconds: number;
+    /** Token key repository; default <dataDir>/keys. */
+    keyDir: string | null;
+    /** Keys kept by `stackgate keys rotate` (the primary and the older ones still accepted). */
+    activeKeys: number;
+    /** Auth plugins tried in order: `local` (users stored by the gateway). */
+    auth: string[];
+  };
+  /** Hooks in their fixed order; each can be turned off. */
+  hooks: { accessLog: boolean; auth: boolean; rateLimit: boolean; audit: boolean };
+  /** Token buckets per project and route class. */
+  rateLimit: Record<'read' | 'write' | 'auth', { rate: number; burst: number }>;
+  /** CADF-like audit lines for mutating calls; default <dataDir>/audit.log. */
+  audit: { file: string | null };
   /**
    * Validate every response against the spec; a violation becomes a 500 naming
    * it. For the contract tests, never in production.
@@ -36,6 +54,11 @@ export function defaultConfig(): Config {
     dataDir: resolve('.stackgate'),
     limits: { maxBodyBytes: 1024 * 1024 },
     log: { level: 'info' },
+    store: { path: null },
+    identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'] },
+    hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
+    rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 } },
+    audit: { file: null },
     contract: false,
   };
 }
@@ -62,8 +85,41 @@ const SCHEMA = {
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
     },
     contract: { type: 'boolean' },
+    store: { type: 'object', additionalProperties: false, properties: { path: { type: ['string', 'null'] } } },
+    identity: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 24 * 3600 },
+        keyDir: { type: ['string', 'null'] },
+        activeKeys: { type: 'integer', minimum: 2, maximum: 100 },
+        auth: { type: 'array', minItems: 1, items: { enum: ['local'] } },
+      },
+    },
+    hooks: {
+      type: 'object', additionalProperties: false,
+      properties: { accessLog: { type: 'boolean' }, auth: { type: 'boolean' }, rateLimit: { type: 'boolean' }, audit: { type: 'boolean' } },
+    },
+    rateLimit: {
+      type: 'object', additionalProperties: false,
+      properties: Object.fromEntries(['read', 'write', 'auth'].map((k) => [k, {
+        type: 'object', additionalProperties: false, required: ['rate', 'burst'],
+        properties: { rate: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
+      }])),
+    },
+    audit: { type: 'object', additionalProperties: false, properties: { file: { type: ['string', 'null'] } } },
   },
 } as const;
+
+/** Where state lives, once the data dir is known. */
+export function storePath(c: Config): string {
+  return c.store.path ?? join(c.dataDir, 'stackgate.db');
+}
+export function keyDir(c: Config): string {
+  return c.identity.keyDir ?? join(c.dataDir, 'keys');
+}
+export function auditFile(c: Config): string {
+  return c.audit.file ?? join(c.dataDir, 'audit.log');
+}
 
 export class ConfigError extends Error {}
 
@@ -98,6 +154,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_DATA_DIR: ['dataDir'],
     STACKGATE_MAX_BODY_BYTES: ['limits', 'maxBodyBytes'],
     STACKGATE_LOG_LEVEL: ['log', 'level'],
+    STACKGATE_TOKEN_TTL: ['identity', 'tokenTtlSeconds'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];
@@ -135,6 +192,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   }
   const cfg = merged as Config;
   if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
-  cfg.dataDir = resolve(cfg.dataDir);
+  cfg.dataDir = resolve(opts.file ? dirname(resolve(opts.file)) : '.', cfg.dataDir);
   return cfg;
 }

@@ -76,7 +76,11 @@ export function versionList(input: DiscoveryInput): DiscoveryDoc {
   const { service, root, range } = input;
   switch (service.name) {
     case 'identity':
-      return { status: 300, body: { versions: { values: [identityVersion(input)] } } };
+      // v2.0 is still served for old clients (src/identity/v2.ts), as deprecated.
+      return { status: 300, body: { versions: { values: [identityVersion(input), {
+        id: 'v2.0', status: 'deprecated', updated: '2016-08-04T00:00:00Z', links: [link(`${root}/v2.0/`)],
+        'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v2.0+json' }],
+      }] } } };
     case 'compute':
       return { status: 200, body: { versions: [computeVersion(input, false)] } };
     case 'image':

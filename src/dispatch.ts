@@ -16,6 +16,8 @@ import { intersect, microversionHeaders, negotiateMicroversion, versionInRange, 
 import type { ServiceValidator, ValidationIssue } from './validation.js';
 import { currentVersion, EXTRA_DISCOVERY_PATHS, versionList, type DiscoveryInput } from './discovery.js';
 import type { GatewayState } from './state.js';
+import { checkPolicy, isPublic } from './policy.js';
+import { unauthorized } from './hooks/auth.js';
 
 /** Any driver method: the dispatcher calls them by name from the table. */
 type DriverMethod = (req: unknown) => Promise<unknown>;
@@ -168,6 +170,11 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     const state = ctx.state as GatewayState;
     const mv = negotiate(ctx);
     const params = { ...(ctx.params as Record<string, string>) };
+    // A token is needed before anything else is looked at (bodies included).
+    const isPublicGroup = group.rows.every(isPublic);
+    if (!isPublicGroup && state.authEnabled !== false && !state.auth) {
+      throw unauthorized(state.publicBase, state.authError);
+    }
 
     // Version documents are the gateway's own.
     if (group.rows[0]!.servedBy === 'gateway') {
@@ -211,6 +218,8 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       throw Fault.notImplemented(
         `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName} backend.`);
     }
+    const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
+    if (state.auth && !isPublic(row)) checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId);
 
     if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {
       if (row.requestBody === 'application/octet-stream') {
@@ -224,7 +233,6 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       }
     }
 
-    const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
     const validated = validator.validateRequest(row.specOperationId, {
       method: row.method,
       path: fillTemplate(group.canonical, params),

@@ -11,6 +11,10 @@ export interface GatewayState {
   /** Stable id of the operation being served, once routed. */
   operationId?: string;
   auth?: AuthContext | null;
+  /** Why the X-Auth-Token was refused, when it was. */
+  authError?: string;
+  /** False when the auth hook is turned off (every call anonymous). */
+  authEnabled?: boolean;
   /** Aborted when the client disconnects. */
   signal: AbortSignal;
 }

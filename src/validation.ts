@@ -127,6 +127,7 @@ const FORMATS: Record<string, (s: string) => boolean> = {
   uuid: (s) => UUID_LIKE.test(s),
   'date-time': (s) => DATE_TIME.test(s),
   'openstack-date-time': (s) => OPENSTACK_DATE_TIME.test(s),
+  'keystone-id': (s) => s.length > 0 && s.length <= 64,
   'mac-address': (s) => MAC.test(s),
   ipv4: (s) => ipaddr.IPv4.isValidFourPartDecimal(s),
   ipv6: (s) => ipaddr.IPv6.isValid(s) && s.includes(':'),

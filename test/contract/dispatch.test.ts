@@ -213,10 +213,11 @@ describe('dispatch', function () {
     });
 
     it('HEAD is answered by the GET route without a body', async () => {
-      const res = await h.request('HEAD', '/identity/v3/projects/p9');
+      const project = h.gateway.identity.projectByName('default', 'admin')!;
+      const res = await h.request('HEAD', `/identity/v3/projects/${project.id}`);
       expect(res.status).to.equal(200);
       expect(res.text).to.equal('');
-      expect(last()).to.include({ method: 'showProject' });
+      expect(res.headers.get('content-type')).to.match(/json/);
     });
 
     it('block-storage routes with {project_id} reach the same driver method', async () => {

@@ -60,7 +60,7 @@ describe('every generated operation against the running gateway', function () {
   for (const service of SERVICES) {
     const table = TABLES[service.name]!;
     it(`${service.name}: all ${table.operations.length} operations answer the driver's reply or a 501 naming them`, async () => {
-      const driver = h.gateway.backend.drivers[service.id as keyof typeof h.gateway.backend.drivers] as Record<string, unknown> | undefined;
+      const driver = h.gateway.drivers[service.id as keyof typeof h.gateway.drivers] as Record<string, unknown> | undefined;
       const counts = { implemented: 0, notImplemented: 0, gateway: 0 };
       for (const row of table.operations) {
         const headers: Record<string, string> = {};
@@ -69,7 +69,7 @@ describe('every generated operation against the running gateway', function () {
         const path = service.prefix + fillPath(row.path);
         const body = row.action ? { [row.action]: {} } : row.requestBody === 'application/json' ? {} : undefined;
         const res = await h.request(row.method, path, { headers, body });
-        const what = `${row.id} ${row.method} ${path} → ${res.status} ${res.text.slice(0, 200)}`;
+        const what = `${row.id} ${row.method} ${path} → ${res.status} ${res.text.slice(0, 200)} ${res.headers.get('x-stackgate-contract-violation') ?? ''}`;
         expect(res.status, what).to.be.below(500 + (res.status === 501 ? 2 : 0));
         if (row.servedBy === 'gateway') {
           expect([200, 300], what).to.include(res.status);
@@ -81,7 +81,7 @@ describe('every generated operation against the running gateway', function () {
         } else {
           // The driver's own answer: a success, or a fault of its own (not the router's 404).
           expect(res.status, what).to.not.equal(501);
-          if (res.status === 404) expect(expectFault(service, res, 404), what).to.not.equal('The resource could not be found.');
+          if (res.status === 404 && row.method !== 'HEAD') expect(expectFault(service, res, 404), what).to.not.equal('The resource could not be found.');
           counts.implemented++;
         }
       }

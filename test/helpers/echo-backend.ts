@@ -5,7 +5,7 @@
  */
 import { Reply } from '../../generated/common.js';
 import type {
-  ComputeDriver, ComputeRequest, IdentityDriver, IdentityRequest, NetworkDriver, NetworkRequest, VolumeDriver, VolumeRequest,
+  ComputeDriver, ComputeRequest, NetworkDriver, NetworkRequest, VolumeDriver, VolumeRequest,
 } from '../../generated/index.js';
 import type { Backend, BackendModule } from '../../drivers/types.js';
 
@@ -65,17 +65,6 @@ export class EchoVolume implements VolumeDriver {
   }
 }
 
-export class EchoIdentity implements IdentityDriver {
-  async createProject(req: IdentityRequest<'createProject'>) {
-    record('createProject', req);
-    return { project: { id: 'p1' } } as Loose;
-  }
-  async showProject(req: IdentityRequest<'showProject'>) {
-    record('showProject', req);
-    return { project: { id: req.path.project_id } } as Loose;
-  }
-}
-
 export class EchoNetwork implements NetworkDriver {
   async showNetwork(req: NetworkRequest<'showNetwork'>): Promise<never> {
     record('showNetwork', req);
@@ -86,11 +75,11 @@ export class EchoNetwork implements NetworkDriver {
 export const echoModule: BackendModule = {
   name: 'echo',
   description: 'test backend that echoes requests',
-  classes: { compute: EchoCompute, volume: EchoVolume, identity: EchoIdentity, network: EchoNetwork },
+  classes: { compute: EchoCompute, volume: EchoVolume, network: EchoNetwork },
   microversions: { compute: { max: '2.90' } },
   async create(): Promise<Backend> {
     return {
-      drivers: { compute: new EchoCompute(), volume: new EchoVolume(), identity: new EchoIdentity(), network: new EchoNetwork() },
+      drivers: { compute: new EchoCompute(), volume: new EchoVolume(), network: new EchoNetwork() },
       async close() {},
     };
   },

@@ -1,5 +1,9 @@
 /** Starts a gateway in this process on 127.0.0.1 with a free port. */
-import { createGateway, type Gateway } from '../../src/app.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway, openIdentity, type Gateway } from '../../src/app.js';
+import { bootstrapIdentity } from '../../src/identity/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { BackendModule } from '../../drivers/types.js';
@@ -7,7 +11,13 @@ import type { BackendModule } from '../../drivers/types.js';
 export interface Harness {
   gateway: Gateway;
   url: string;
-  request(method: string, path: string, init?: { headers?: Record<string, string>; body?: unknown; raw?: string }): Promise<TestResponse>;
+  /** A project-scoped admin token, sent by `request` unless `token: null`. */
+  adminToken: string;
+  adminPassword: string;
+  dataDir: string;
+  request(method: string, path: string, init?: { headers?: Record<string, string>; body?: unknown; raw?: string; token?: string | null }): Promise<TestResponse>;
+  /** A token for a user and project, by password. */
+  login(user: string, password: string, project?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -19,15 +29,42 @@ export interface TestResponse {
   json: unknown;
 }
 
+export const ADMIN_PASSWORD = 'admin-test-password';
+
 export async function startGateway(overrides: Record<string, unknown> = {}, backend?: BackendModule): Promise<Harness> {
-  const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, ...overrides } });
+  const dataDir = mkdtempSync(join(tmpdir(), 'sg-test-'));
+  const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...overrides } });
+  {
+    const { identity, store } = openIdentity(config);
+    await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
+    store.close();
+  }
   const gateway = await createGateway({ config, logger: createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent") }) } } : {}) });
   const url = await gateway.listen(0, '127.0.0.1');
+  const login = async (user: string, password: string, project?: string): Promise<string> => {
+    const res = await fetch(`${url}/identity/v3/auth/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: {
+        identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password } } },
+        ...(project ? { scope: { project: { name: project, domain: { id: 'default' } } } } : {}),
+      } }),
+    });
+    const token = res.headers.get('x-subject-token');
+    if (res.status !== 201 || !token) throw new Error(`login ${user}: ${res.status} ${await res.text()}`);
+    return token;
+  };
+  const adminToken = await login('admin', ADMIN_PASSWORD, 'admin');
   return {
     gateway,
     url,
+    adminToken,
+    adminPassword: ADMIN_PASSWORD,
+    dataDir,
+    login,
     async request(method, path, init = {}) {
       const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+      const token = init.token === undefined ? adminToken : init.token;
+      if (token) headers['x-auth-token'] ??= token;
       let body: string | undefined;
       if (init.raw !== undefined) body = init.raw;
       else if (init.body !== undefined) {
@@ -40,6 +77,9 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
       try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
       return { status: res.status, headers: res.headers, text, json };
     },
-    close: () => gateway.close(),
+    async close() {
+      await gateway.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
