@@ -7,14 +7,17 @@
 #   make matrix       reports/matrix.{json,md,html}
 #   make spec-diff    reports/spec-diff-previous-to-current.{md,json}
 #   make bench        regen time, start time, RSS
+#   make conformance-identity   Tempest tempest.api.identity → reports/conformance.*
 
 SHELL := /bin/bash
 NODE  ?= node
 TSX   := $(NODE) --import tsx
 HOST  ?= 127.0.0.1
 PORT  ?= 8000
+# make run keeps its config, keys, database and clouds.yaml here.
+RUN_DIR ?= .stackgate
 
-.PHONY: install regen build run test matrix spec-diff bench import-specs clean check-generated
+.PHONY: install regen build run test matrix spec-diff bench import-specs clean check-generated conformance-identity
 
 # npm ci when node_modules is missing or older than the lock file.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -35,7 +38,8 @@ build: install
 	npx tsc -p .
 
 run: build
-	$(NODE) dist/src/cli.js serve --host $(HOST) --port $(PORT)
+	@test -f $(RUN_DIR)/stackgate.yaml || $(NODE) dist/src/cli.js init --dir $(RUN_DIR) --host $(HOST) --port $(PORT)
+	$(NODE) dist/src/cli.js serve --config $(RUN_DIR)/stackgate.yaml
 
 matrix: install
 	$(TSX) scripts/matrix.ts
@@ -53,6 +57,10 @@ check-generated: install
 
 test: check-generated build
 	npx mocha 'test/**/*.test.ts'
+
+# Tempest's identity tests against a fresh gateway: reports/conformance.{json,md}
+conformance-identity: build
+	$(TSX) scripts/conformance.ts --area identity
 
 clean:
 	rm -rf dist

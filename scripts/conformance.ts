@@ -77,11 +77,16 @@ class HarnessError extends Error {}
 class UsageError extends Error {}
 
 /**
- * Environment of every child: TMPDIR points into the run's directory once it
- * exists, so stestr's load lists and tempest's default lock dir
- * (/tmp/tempest-lock) go away with it instead of piling up in /tmp.
+ * Environment of every child. No STACKGATE_* variables: the gateway under test
+ * is configured by its own stackgate.yaml only (STACKGATE_DATA_DIR from the
+ * caller's shell would otherwise point it at a real data dir). TMPDIR points
+ * into the run's directory once it exists, so stestr's load lists and
+ * tempest's default lock dir (/tmp/tempest-lock) go away with it.
  */
-let childEnv: NodeJS.ProcessEnv = process.env;
+let childEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STACKGATE_')));
+
+/** Set by SIGINT/SIGTERM: from then on nothing new is started and main's outcome is not reported. */
+let stopping = false;
 
 /** Children still running, so that SIGINT, errors and time limits can stop them (each leads its own process group). */
 const live = new Set<ChildProcess>();
@@ -101,6 +106,10 @@ interface RunOptions {
 /** Runs a command (argument array, no shell) to completion or to its time limit. */
 function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
+    if (stopping) {
+      reject(new HarnessError('stopping'));
+      return;
+    }
     const fds: number[] = [];
     let stdio: StdioOptions = ['ignore', 'pipe', 'pipe'];
     if (opts.logFile) {
@@ -762,7 +771,7 @@ async function main(argv: string[]): Promise<number> {
     tmpRoot = mkdtempSync(join(tmpdir(), `stackgate-conformance-${opts.area}-`));
     keepTmp = opts.keep;
     mkdirSync(join(tmpRoot, 'tmp'));
-    childEnv = { ...process.env, TMPDIR: join(tmpRoot, 'tmp') };
+    childEnv = { ...childEnv, TMPDIR: join(tmpRoot, 'tmp') };
     if (opts.keep) say(`working in ${tmpRoot}`);
     let cloud: Cloud;
     if (opts.gateway) {
@@ -797,19 +806,22 @@ async function main(argv: string[]): Promise<number> {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 
 if (isMain) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
     process.once(signal, () => {
+      stopping = true;
       process.stderr.write(`conformance: ${signal}, stopping\n`);
-      void cleanup().finally(() => process.exit(130));
+      void cleanup().finally(() => process.exit(128 + number));
     });
   }
 
   main(process.argv.slice(2)).then(
     async (code) => {
+      if (stopping) return; // the signal handler exits
       await cleanup();
       process.exit(code);
     },
     async (err: unknown) => {
+      if (stopping) return;
       process.stderr.write(err instanceof HarnessError
         ? `conformance: harness failed: ${err.message}\n`
         : `conformance: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

@@ -256,8 +256,11 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     };
     const pathParams: Record<string, string> = {};
     for (const [k, v] of Object.entries(params)) if (v !== undefined) pathParams[k] = v;
+    // Parameters the spec does not list still reach the driver: Keystone and
+    // Neutron filter lists by any attribute (`?name=`, `?type=`).
+    const query = { ...plainQuery(ctx), ...validated.query };
     const result = await (fn as DriverMethod).call(driver, {
-      path: pathParams, query: validated.query, body, headers: ctx.headers, context,
+      path: pathParams, query, body, headers: ctx.headers, context,
     });
 
     let status = successStatus(row, mv);

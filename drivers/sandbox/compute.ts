@@ -67,6 +67,12 @@ function select(query: ListQuery): SandboxFlavor[] {
     });
 }
 
+function findFlavor(id: string): SandboxFlavor {
+  const f = BUILTIN_FLAVORS.find((x) => x.id === id);
+  if (!f) throw Fault.notFound(`Flavor ${id} could not be found.`);
+  return f;
+}
+
 export class SandboxCompute implements ComputeDriver {
   async listFlavors(req: ComputeRequest<'listFlavors'>): Promise<ComputeResponse<'listFlavors'>> {
     const { items, more } = paginate(select(req.query), req.query, (f) => f.id);
@@ -86,8 +92,18 @@ export class SandboxCompute implements ComputeDriver {
   }
 
   async showFlavor(req: ComputeRequest<'showFlavor'>): Promise<ComputeResponse<'showFlavor'>> {
-    const f = BUILTIN_FLAVORS.find((x) => x.id === req.path.id);
-    if (!f) throw Fault.notFound(`Flavor ${req.path.id} could not be found.`);
-    return { flavor: flavorDetail(req.context, f) };
+    return { flavor: flavorDetail(req.context, findFlavor(req.path.id)) };
+  }
+
+  /** `openstack flavor list` asks for every flavor's extra specs. */
+  async listFlavorExtraSpecs(req: ComputeRequest<'listFlavorExtraSpecs'>): Promise<ComputeResponse<'listFlavorExtraSpecs'>> {
+    return { extra_specs: { ...findFlavor(req.path.flavor_id).extraSpecs } };
+  }
+
+  async showFlavorExtraSpec(req: ComputeRequest<'showFlavorExtraSpec'>): Promise<ComputeResponse<'showFlavorExtraSpec'>> {
+    const f = findFlavor(req.path.flavor_id);
+    const value = f.extraSpecs[req.path.id];
+    if (value === undefined) throw Fault.notFound(`Flavor ${f.id} has no extra specs with key ${req.path.id}.`);
+    return { [req.path.id]: value };
   }
 }
