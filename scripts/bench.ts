@@ -5,10 +5,13 @@
  *   regen      time of `make regen` for all services (in process, no writes)
  *   start      spawn → listening of `stackgate serve`, vs a bare Koa server
  *   rss        resident memory with all six services loaded, vs a bare Koa server
+ *   tokens     token issue and validate rates, vs a bare Koa route with the same client
  *
  * Writes reports/bench.json. Targets: regen < 30 s, start < 1 s, RSS < 150 MB.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +70,23 @@ const WARM = [
   '/placement/', '/compute/v2.1/servers', '/network/v2.0/networks', '/volume/v3/volumes', '/image/v2/images',
 ];
 
+const CONCURRENCY = 8;
+
+/** Requests per second of `call`, `count` times with CONCURRENCY in flight; each must answer 2xx. */
+async function rate(call: () => Promise<Response>, count: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) {
+      next++;
+      const res = await call();
+      await res.arrayBuffer();
+      if (res.status >= 300) throw new Error(`bench request answered ${res.status}`);
+    }
+  }));
+  return count / ((performance.now() - t0) / 1000);
+}
+
 async function main(): Promise<void> {
   const results: Record<string, unknown> = {};
 
@@ -107,6 +127,36 @@ async function main(): Promise<void> {
   };
   console.log(`bench: start (spawn → listening)  ${Math.round(startMs)} ms  bare Koa ${Math.round(bareMs)} ms  ratio ${(startMs / bareMs).toFixed(2)}  (target < 1000 ms)`);
   console.log(`bench: RSS, all services loaded   ${median(gwRss)} MB, ${median(gwRssWarm)} MB after a request to each  bare Koa ${median(bareRss)} MB  (target < 150 MB)`);
+
+  // token issue and validate, against a bare Koa route driven by the same client
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-'));
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'init', '--dir', dir, '--admin-password', 'bench-pw', '--port', '0']);
+    // Measure the gateway, not its rate limiter.
+    appendFileSync(join(dir, 'stackgate.yaml'), 'hooks: { rateLimit: false, audit: false }\n');
+    const env = { STACKGATE_LOG_LEVEL: 'warn', STACKGATE_CONFIG: join(dir, 'stackgate.yaml') };
+    const g = await start([join(ROOT, 'dist/src/cli.js'), 'serve', '--config', join(dir, 'stackgate.yaml'), '--port', '0'], env);
+    const b = await start(['--input-type=module', '-e', BARE_KOA]);
+    const authBody = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: 'bench-pw' } } }, scope: { project: { name: 'admin', domain: { id: 'default' } } } } });
+    const issue = () => fetch(`${g.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: authBody });
+    const token = (await issue()).headers.get('x-subject-token')!;
+    const validate = () => fetch(`${g.url}/identity/v3/auth/tokens?nocatalog`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
+    const bare = () => fetch(`${b.url}/`);
+    const issueRate = await rate(issue, 300);
+    const validateRate = await rate(validate, 2000);
+    const bareRate = await rate(bare, 2000);
+    await g.stop();
+    await b.stop();
+    results.tokens = {
+      issuePerSecond: Math.round(issueRate), validatePerSecond: Math.round(validateRate), bareKoaPerSecond: Math.round(bareRate),
+      validateVsBare: +(validateRate / bareRate).toFixed(2), concurrency: CONCURRENCY,
+      note: 'issue includes a scrypt password check (N=2^14); Keystone comparison is the scale-out issue\'s',
+    };
+    console.log(`bench: token issue                ${Math.round(issueRate)}/s (scrypt password check per issue)`);
+    console.log(`bench: token validate             ${Math.round(validateRate)}/s  bare Koa ${Math.round(bareRate)}/s  ratio ${(validateRate / bareRate).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'reports/bench.json'), JSON.stringify({ runs: RUNS, node: process.version, ...results }, null, 2) + '\n');

@@ -18,7 +18,9 @@
  *
  * Exit status: 0 when the report was written, whatever the tests did (the
  * report is the output); 1 when the harness itself broke (the gateway did not
- * start, tempest did not run any test, the run hit the time limit); 2 on bad usage.
+ * start, tempest did not run any test) or the results are incomplete (time
+ * limit hit, gateway died during the run; the report is still written); 2 on
+ * bad usage; 130/143 on SIGINT/SIGTERM.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -96,7 +98,6 @@ interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout
 interface RunOptions {
   cwd?: string;
   timeoutMs: number;
-  env?: NodeJS.ProcessEnv;
   /** Send stdout and stderr to this file instead of collecting them. */
   logFile?: string;
   /** Send only stdout to this file (binary-safe), still collecting stderr. */
@@ -123,7 +124,7 @@ function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> 
     }
     // detached: a process group of its own, so a time limit stops the whole tree
     // (tempest runs its tests in stestr worker processes).
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? childEnv, stdio, detached: true });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: childEnv, stdio, detached: true });
     live.add(child);
     let stdout = '';
     let stderr = '';
@@ -379,7 +380,7 @@ export function tempestConf(cloud: Cloud, area: Area, workspace: string): ConfSe
       use_dynamic_credentials: true,
       default_credentials_domain_name: 'Default',
       tempest_roles: 'member',
-      // Neutron is off here; a later network area must still not have tempest build networks per project.
+      // The gateway is not a Neutron that can give every test project its own network, subnet and router.
       create_isolated_networks: false,
     },
     identity: {
@@ -437,7 +438,7 @@ async function checkConf(confPath: string, workspace: string): Promise<ConfCheck
 // Results
 
 /** One test as subunit_results.py reports it. */
-interface RawTest { id: string; status: string; reason: string | null; traceback: string | null }
+export interface RawTest { id: string; status: string; reason: string | null; traceback: string | null }
 
 /** A failed or skipped test and why. */
 export interface TestNote { test: string; reason: string }
@@ -450,7 +451,7 @@ export interface AreaResult {
   passed: number;
   failed: number;
   skipped: number;
-  /** Set when the results do not cover the whole selection (the run hit its time limit). */
+  /** Set when the results cannot be taken at face value (the run hit its time limit, the gateway died). */
   incomplete?: string;
   failures: TestNote[];
   skips: TestNote[];
@@ -596,7 +597,7 @@ export function renderMarkdown(report: ConformanceReport): string {
     'Upstream Tempest API tests run against a fresh stackgate gateway (`make conformance-<area>`,',
     'scripts/conformance.ts). Generated from conformance.json; do not edit.',
     '',
-    '| Area | Passed | Failed | Skipped | Tempest | Tests | Date |',
+    '| Area | Passed | Failed | Skipped | Tempest | Selection | Date |',
     '| --- | ---: | ---: | ---: | --- | --- | --- |',
   ];
   for (const a of areas) {
@@ -774,16 +775,23 @@ async function main(argv: string[]): Promise<number> {
     childEnv = { ...childEnv, TMPDIR: join(tmpRoot, 'tmp') };
     if (opts.keep) say(`working in ${tmpRoot}`);
     let cloud: Cloud;
+    let gateway: ChildProcess | null = null;
     if (opts.gateway) {
       cloud = { url: opts.gateway, adminPassword: opts.adminPassword!, region: 'RegionOne' };
     } else {
       // base64url: no `$`, quotes or spaces, so it survives YAML, INI and argv untouched.
       const gw = await startGateway(tmpRoot, randomBytes(18).toString('base64url'));
       cloud = gw.cloud;
+      gateway = gw.child;
       say(`gateway listening on ${cloud.url} (log ${gw.log})`);
     }
     await preflight(cloud);
     ({ tests, incomplete, tempest, log } = await runTempest(opts, area, cloud, tmpRoot));
+    // Tests after a crash all fail with "connection refused": say so instead of blaming each of them.
+    if (gateway && (gateway.exitCode !== null || gateway.signalCode !== null)) {
+      const died = `the gateway exited (${gateway.exitCode ?? gateway.signalCode}) during the run; see its log`;
+      incomplete = incomplete ? `${incomplete}; ${died}` : died;
+    }
   }
 
   const result = summarize(tests, { date, tempest, regex: opts.regex, incomplete });
