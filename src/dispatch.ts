@@ -159,6 +159,8 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     service, root: `${(ctx.state as GatewayState).publicBase}${service.prefix}`, specVersion: spec.version, range,
   });
 
+  const headRows = new Map(operations.filter((r) => r.headOf).map((r) => [r.headOf!, r]));
+
   const negotiate = (ctx: Context): string | null => {
     // Version headers go out on every answer of a microversioned service, errors included.
     const mv = range ? negotiateMicroversion(service, ctx.headers, range) : null;
@@ -263,7 +265,9 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       path: pathParams, query, body, headers: ctx.headers, context,
     });
 
-    let status = successStatus(row, mv);
+    // A HEAD served by its GET route answers the HEAD row's status when it has its own.
+    const headRow = ctx.method === 'HEAD' ? headRows.get(row.id) : undefined;
+    let status = successStatus(headRow ?? row, mv);
     let out: unknown = result;
     if (result instanceof Reply) {
       out = result.body;
