@@ -8,6 +8,7 @@ import type {
 } from '../generated/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from 'pino';
+import type { Store } from '../src/store/sqlite.js';
 
 /** Driver interfaces by service id (generated/services.ts `id`). */
 export interface DriverSet {
@@ -34,6 +35,8 @@ export interface Backend {
 export interface BackendContext {
   config: Config;
   logger: Logger;
+  /** The gateway's store (SQLite, or PostgreSQL when scaled out), for backends that keep state. */
+  store: Store;
 }
 
 export interface BackendModule {

@@ -100,7 +100,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { store, identity } = openIdentity(config, opts.store);
   seedCatalog(identity, config.region);
   if (identity.store.list('user').length === 0) logger.warn('no users yet: run `stackgate init` to create the admin user');
-  const backend = opts.backend?.backend ?? await backendModule.create({ config, logger });
+  const backend = opts.backend?.backend ?? await backendModule.create({ config, logger, store });
   // Keystone is the gateway's own unless the backend brings one.
   const drivers: Partial<DriverSet> = { identity: new KeystoneIdentity(identity), ...backend.drivers };
   const audit = config.hooks.audit ? openAuditFile(auditFile(config)) : null;

@@ -37,6 +37,13 @@ export interface Config {
   rateLimit: Record<'read' | 'write' | 'auth', { rate: number; burst: number }>;
   /** CADF-like audit lines for mutating calls; default <dataDir>/audit.log. */
   audit: { file: string | null };
+  /** The embedded sandbox cloud. */
+  sandbox: {
+    /** Time a server spends in BUILD (and a volume in creating). */
+    buildDelayMs: number;
+    /** Largest image upload, bytes. */
+    maxImageBytes: number;
+  };
   /**
    * Validate every response against the spec; a violation becomes a 500 naming
    * it. For the contract tests, never in production.
@@ -59,6 +66,7 @@ export function defaultConfig(): Config {
     hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
     rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 } },
     audit: { file: null },
+    sandbox: { buildDelayMs: 1000, maxImageBytes: 2 * 1024 * 1024 * 1024 },
     contract: false,
   };
 }
@@ -107,6 +115,10 @@ const SCHEMA = {
       }])),
     },
     audit: { type: 'object', additionalProperties: false, properties: { file: { type: ['string', 'null'] } } },
+    sandbox: {
+      type: 'object', additionalProperties: false,
+      properties: { buildDelayMs: { type: 'integer', minimum: 0, maximum: 600_000 }, maxImageBytes: { type: 'integer', minimum: 1 } },
+    },
   },
 } as const;
 
@@ -155,6 +167,7 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_MAX_BODY_BYTES: ['limits', 'maxBodyBytes'],
     STACKGATE_LOG_LEVEL: ['log', 'level'],
     STACKGATE_TOKEN_TTL: ['identity', 'tokenTtlSeconds'],
+    STACKGATE_SANDBOX_BUILD_DELAY_MS: ['sandbox', 'buildDelayMs'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];

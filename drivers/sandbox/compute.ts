@@ -7,6 +7,7 @@ import { Fault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate } from '../../src/paging.js';
 import { BUILTIN_FLAVORS, type SandboxFlavor } from './flavors.js';
+import type { ComputeSide, SandboxCloud } from './cloud.js';
 
 type Ctx = ComputeRequest<'showFlavor'>['context'];
 
@@ -74,6 +75,8 @@ function findFlavor(id: string): SandboxFlavor {
 }
 
 export class SandboxCompute implements ComputeDriver {
+  constructor(readonly cloud: SandboxCloud) {}
+
   async listFlavors(req: ComputeRequest<'listFlavors'>): Promise<ComputeResponse<'listFlavors'>> {
     const { items, more } = paginate(select(req.query), req.query, (f) => f.id);
     const ctx = req.context;
@@ -106,4 +109,12 @@ export class SandboxCompute implements ComputeDriver {
     if (value === undefined) throw Fault.notFound(`Flavor ${f.id} has no extra specs with key ${req.path.id}.`);
     return { [req.path.id]: value };
   }
+}
+
+/** What the other sandbox services ask of compute. */
+export function computeSide(cloud: SandboxCloud): ComputeSide {
+  return {
+    serversUsingImage: (imageId) => cloud.store.list<{ id: string; project_id: string | null; created_at: string; updated_at: string; image_id?: string }>('server', { where: (s) => s.image_id === imageId }).map((s) => s.id),
+    serverExists: (projectId, serverId) => cloud.store.get<{ id: string; project_id: string | null; created_at: string; updated_at: string }>('server', serverId)?.project_id === projectId,
+  };
 }

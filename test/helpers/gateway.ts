@@ -39,7 +39,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
     store.close();
   }
-  const gateway = await createGateway({ config, logger: createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent") }) } } : {}) });
+  const gateway = await createGateway({ config, logger: createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent"), store: undefined as never }) } } : {}) });
   const url = await gateway.listen(0, '127.0.0.1');
   const login = async (user: string, password: string, project?: string): Promise<string> => {
     const res = await fetch(`${url}/identity/v3/auth/tokens`, {

@@ -1,0 +1,135 @@
+/**
+ * The sandbox cloud: its store, its settings, and what its services ask of
+ * each other. Nova allocates Neutron ports and attaches Cinder volumes, Glance
+ * reports an image used by a server: each service file implements its side of
+ * these interfaces and index.ts wires them together.
+ */
+import type { AuthContext, RequestContext } from '../../generated/common.js';
+import { Fault } from '../../src/faults.js';
+import type { Resource, SandboxStore } from './store.js';
+
+export interface SandboxOptions {
+  /** How long a server stays in BUILD (and a volume in creating) before it is ACTIVE. */
+  buildDelayMs: number;
+  /** Where image data is kept. */
+  imageDir: string;
+  /** Largest image upload accepted (413 beyond). */
+  maxImageBytes: number;
+}
+
+// ---- resources other services read -----------------------------------------
+
+export interface PortRecord extends Resource {
+  network_id: string;
+  mac_address: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  device_id: string;
+  device_owner: string;
+  security_groups: string[];
+  status: string;
+  admin_state_up: boolean;
+}
+
+export interface ImageRecord extends Resource {
+  status: string;
+  visibility: string;
+  min_disk: number;
+  min_ram: number;
+  size: number | null;
+  disk_format: string | null;
+  container_format: string | null;
+  owner: string | null;
+  properties?: Record<string, unknown>;
+}
+
+export interface VolumeRecord extends Resource {
+  status: string;
+  size: number;
+  bootable: boolean;
+  attachments: { id: string; server_id: string; device: string | null; attached_at: string }[];
+}
+
+/** One server address, as Nova shows it under `addresses`. */
+export interface ServerAddress {
+  version: 4 | 6;
+  addr: string;
+  'OS-EXT-IPS:type': 'fixed' | 'floating';
+  'OS-EXT-IPS-MAC:mac_addr': string;
+}
+
+// ---- what services ask of each other ---------------------------------------
+
+/** Neutron's side: ports and addresses for servers. */
+export interface NetworkSide {
+  /** A port for a server: on a network (made now), or an existing free port. */
+  allocateServerPort(projectId: string, req: { networkId?: string; portId?: string; fixedIp?: string; securityGroups: string[]; serverId: string }): PortRecord;
+  /** Frees a server's ports: the ones made for it are deleted, the user's are unbound. */
+  releaseServerPorts(serverId: string): void;
+  /** Addresses by network name, fixed and floating. */
+  serverAddresses(serverId: string): Record<string, ServerAddress[]>;
+  /** The network `networks: "auto"` picks for a project (created if needed). */
+  autoNetwork(projectId: string): string;
+  /** A security group by name or id visible to the project (the default one is created on first use). */
+  securityGroup(projectId: string, nameOrId: string): Resource & { name: string };
+  /** Adds or removes a security group on all of a server's ports. */
+  setServerSecurityGroup(serverId: string, groupId: string, add: boolean): void;
+}
+
+/** Glance's side. */
+export interface ImageSide {
+  /** An image the project may use (its own, public, shared with it, community). */
+  image(projectId: string, id: string): ImageRecord | undefined;
+  /** A snapshot image of a server (createImage), active at once. */
+  snapshotImage(projectId: string, name: string, sourceImageId: string | null, metadata: Record<string, string>): ImageRecord;
+}
+
+/** Cinder's side. */
+export interface VolumeSide {
+  volume(projectId: string, id: string): VolumeRecord | undefined;
+  /** Marks a volume in-use by a server (os-attach); 409 when it is not available. */
+  attach(projectId: string, volumeId: string, serverId: string, device: string): VolumeRecord;
+  detach(projectId: string, volumeId: string, serverId: string): VolumeRecord;
+  /** A bootable volume made from an image for boot-from-volume. */
+  createFromImage(projectId: string, imageId: string, sizeGb: number, name: string): VolumeRecord;
+  delete(projectId: string, volumeId: string): void;
+}
+
+/** Nova's side, for the others. */
+export interface ComputeSide {
+  /** Servers using an image (Glance shows it, and refuses to delete it). */
+  serversUsingImage(imageId: string): string[];
+  /** A server the project owns, for Neutron's device checks. */
+  serverExists(projectId: string, serverId: string): boolean;
+}
+
+export class SandboxCloud {
+  network!: NetworkSide;
+  image!: ImageSide;
+  volume!: VolumeSide;
+  compute!: ComputeSide;
+
+  constructor(readonly store: SandboxStore, readonly options: SandboxOptions) {}
+
+  /** The caller's project; every sandbox resource belongs to one. */
+  project(ctx: RequestContext): string {
+    const auth = ctx.auth;
+    if (!auth) throw Fault.unauthorized('The request you have made requires authentication.');
+    if (!auth.projectId) throw Fault.forbidden('This call needs a project-scoped token.');
+    return auth.projectId;
+  }
+
+  /**
+   * The project filter of a list: the caller's, or every project when an admin
+   * asks for all (`all_tenants`, `all_projects`), or a named one (`project_id`,
+   * `tenant_id`) that an admin may choose.
+   */
+  listScope(ctx: RequestContext, query: Record<string, unknown>): string | null {
+    const auth = ctx.auth as AuthContext;
+    const mine = this.project(ctx);
+    if (!auth.isAdmin) return mine;
+    const all = ['all_tenants', 'all_projects'].some((k) => query[k] !== undefined && !['0', 'false', 'False'].includes(String(query[k])));
+    const named = (query.project_id ?? query.tenant_id) as string | undefined;
+    if (named) return named;
+    return all ? null : mine;
+  }
+}
