@@ -64,10 +64,10 @@ export interface Area {
  */
 export const AREAS: Record<string, Area> = {
   identity: { regex: '^tempest\\.api\\.identity', services: [] },
-  // compute: { regex: '^tempest\\.api\\.compute', services: ['nova', 'glance'], conf: (c) => ({ compute: { image_ref: ..., flavor_ref: ... } }) },
-  // 'image.v2': { regex: '^tempest\\.api\\.image\\.v2', services: ['glance'] },
-  // volume: { regex: '^tempest\\.api\\.volume', services: ['cinder'] },
-  // network: { regex: '^tempest\\.api\\.network', services: ['neutron'] },
+  // compute: { regex: '^tempest\\.api\\.compute', services: ['nova', 'glance', 'neutron', 'cinder'], conf: (c) => ({ compute: { image_ref: ..., flavor_ref: ... } }) },
+  'image.v2': { regex: '^tempest\\.api\\.image\\.v2', services: ['glance'] },
+  volume: { regex: '^tempest\\.api\\.volume', services: ['cinder', 'glance'] },
+  network: { regex: '^tempest\\.api\\.network', services: ['neutron'] },
 };
 
 // ---------------------------------------------------------------------------
