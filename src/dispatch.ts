@@ -215,13 +215,15 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     }
     state.operationId = row.id;
 
+    // Who may call it comes before whether it is implemented: a member asking
+    // for an admin operation hears 403 whatever the backend.
+    const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
+    if (state.auth && !isPublic(row)) checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId);
     const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
     if (typeof fn !== 'function') {
       throw Fault.notImplemented(
         `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName} backend.`);
     }
-    const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
-    if (state.auth && !isPublic(row)) checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId);
 
     if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {
       if (row.requestBody === 'application/octet-stream') {
