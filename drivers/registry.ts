@@ -3,6 +3,7 @@
  * load lazily so a gateway only loads the one its config names.
  */
 import type { BackendModule } from './types.js';
+import { ConfigError } from '../src/config.js';
 
 export const BACKENDS = {
   sandbox: () => import('./sandbox/index.js'),
@@ -16,7 +17,7 @@ export function isBackendName(name: string): name is BackendName {
 
 export async function loadBackendModule(name: string): Promise<BackendModule> {
   if (!isBackendName(name)) {
-    throw new Error(`unknown backend "${name}"; known: ${Object.keys(BACKENDS).join(', ')}`);
+    throw new ConfigError(`backend: unknown backend "${name}"; known: ${Object.keys(BACKENDS).join(', ')}`);
   }
   return (await BACKENDS[name]()).default;
 }

@@ -14,7 +14,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { SERVICES } from '../generated/services.js';
 import type { ServiceInfo } from '../generated/common.js';
-import { auditFile, keyDir, storePath, type Config } from './config.js';
+import { ConfigError, auditFile, keyDir, storePath, type Config } from './config.js';
 import { Fault } from './faults.js';
 import { createLogger } from './log.js';
 import { TABLES } from './tables.js';
@@ -74,9 +74,18 @@ export interface GatewayOptions {
   store?: Store;
 }
 
-/** Opens the store, key repository and identity service a gateway (or the CLI) works with. */
-export function openIdentity(config: Config, store: Store = new SqliteStore(storePath(config))): { store: Store; identity: IdentityService; keys: KeyRepository } {
-  const keys = new KeyRepository(keyDir(config)).ensure();
+/**
+ * Opens the store, key repository and identity service a gateway (or the CLI)
+ * works with. Only `stackgate init` creates keys: a gateway that made its own
+ * would not validate the tokens of the others sharing its store.
+ */
+export function openIdentity(config: Config, store?: Store, opts: { createKeys?: boolean } = {}): { store: Store; identity: IdentityService; keys: KeyRepository } {
+  const keys = new KeyRepository(keyDir(config));
+  if (opts.createKeys) keys.ensure();
+  else if (keys.load().ids().length === 0) {
+    throw new ConfigError(`no token keys in ${keyDir(config)} (identity.keyDir): run \`stackgate init\`, or \`stackgate keys rotate\` to make one`);
+  }
+  store ??= new SqliteStore(storePath(config));
   const plugins = config.identity.auth.map((name) => {
     const p = AUTH_PLUGINS[name];
     if (!p) throw new Error(`unknown auth plugin ${name}`);

@@ -93,7 +93,7 @@ DIR/clouds.yaml and DIR/openrc for the openstack CLI. The admin password
       writeFileSync(file, `# stackgate configuration (written by stackgate init)\n${YAML.stringify(doc)}`);
       const config = loadConfig({ file });
       const password = values['admin-password'] ?? randomBytes(12).toString('base64url');
-      const { identity, store } = openIdentity(config);
+      const { identity, store } = openIdentity(config, undefined, { createKeys: true });
       await bootstrapIdentity(identity, { adminPassword: password });
       store.close();
       const clouds = join(dir, 'clouds.yaml');
@@ -141,7 +141,7 @@ newest are kept). Every gateway sharing the key directory picks it up.`,
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
       if (values.help || (sub !== 'rotate' && sub !== 'list')) return help('keys');
       const config = configFrom(values);
-      const { keys, store } = openIdentity(config);
+      const { keys, store } = openIdentity(config, undefined, { createKeys: sub === 'rotate' });
       store.close();
       if (sub === 'rotate') {
         const { primary, retired } = keys.rotate(config.identity.activeKeys);

@@ -16,7 +16,7 @@ describe('access log and audit log', function () {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } });
     const config = loadConfig({ overrides: { dataDir: dir, listen: { port: 0 }, log: { level: 'info' } } });
-    const { identity, store } = openIdentity(config);
+    const { identity, store } = openIdentity(config, undefined, { createKeys: true });
     await bootstrapIdentity(identity, { adminPassword: 'very-secret-password' });
     store.close();
     const gw = await createGateway({ config, logger: createLogger('info', sink) });

@@ -35,7 +35,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
   const dataDir = mkdtempSync(join(tmpdir(), 'sg-test-'));
   const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...overrides } });
   {
-    const { identity, store } = openIdentity(config);
+    const { identity, store } = openIdentity(config, undefined, { createKeys: true });
     await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
     store.close();
   }
