@@ -161,7 +161,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       operations: table.operations,
       validator: validators.get(service.name)!,
       driver: drivers[service.id as keyof DriverSet],
-      backendName: backendModule.name,
+      backendName: service.id === 'identity' && !backend.drivers.identity ? 'gateway\'s Keystone' : backendModule.name,
       driverRange: backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
       maxBodyBytes: config.limits.maxBodyBytes,
       contract: config.contract,

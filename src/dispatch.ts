@@ -222,7 +222,7 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
     if (typeof fn !== 'function') {
       throw Fault.notImplemented(
-        `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName} backend.`);
+        `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName}${backendName.includes('Keystone') ? '' : ' backend'}.`);
     }
 
     if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {
