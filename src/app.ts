@@ -161,7 +161,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       operations: table.operations,
       validator: validators.get(service.name)!,
       driver: drivers[service.id as keyof DriverSet],
-      backendName: service.id === 'identity' && !backend.drivers.identity ? 'gateway\'s Keystone' : backendModule.name,
+      implementer: service.id === 'identity' && !backend.drivers.identity ? 'the gateway\'s Keystone' : `the ${backendModule.name} backend`,
       driverRange: backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
       maxBodyBytes: config.limits.maxBodyBytes,
       contract: config.contract,

@@ -30,7 +30,8 @@ export interface ServiceDispatchOptions {
   validator: ServiceValidator;
   /** The backend's driver for this service, if it has one. */
   driver: object | undefined;
-  backendName: string;
+  /** Who serves the service, for 501 messages: `the sandbox backend`. */
+  implementer: string;
   /** Microversions the backend serves for this service, if narrower. */
   driverRange?: { min?: string; max?: string };
   maxBodyBytes: number;
@@ -149,7 +150,7 @@ export interface ServiceRouter {
 
 /** Builds the router of one service. */
 export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter {
-  const { service, spec, operations, validator, driver, backendName } = opts;
+  const { service, spec, operations, validator, driver, implementer } = opts;
   const range = spec.minMicroversion && spec.maxMicroversion
     ? intersect({ min: spec.minMicroversion, max: spec.maxMicroversion }, opts.driverRange)
     : null;
@@ -222,7 +223,7 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
     if (typeof fn !== 'function') {
       throw Fault.notImplemented(
-        `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by the ${backendName}${backendName.includes('Keystone') ? '' : ' backend'}.`);
+        `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by ${implementer}.`);
     }
 
     if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {
