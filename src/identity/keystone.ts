@@ -1,7 +1,11 @@
 /**
  * Keystone v3 over the gateway's local identity backend: tokens, catalog,
- * domains, projects, users, groups, roles and assignments, regions, services,
- * endpoints, credentials, policies, application credentials.
+ * domains (and projects acting as domains), projects, users, groups, roles and
+ * assignments, regions, services, endpoints, credentials, policies,
+ * application credentials and access rules; the extensions OS-EC2
+ * credentials, OS-OAUTH1 consumers, OS-EP-FILTER endpoint groups and project
+ * associations (which filter the catalog), domain configuration and OS-TRUST
+ * trusts with trust-scoped tokens.
  *
  * Entities are stored as JSON documents that keep any extra attributes a
  * client sends (Keystone does the same), so responses are built as plain
@@ -12,10 +16,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Reply } from '../../generated/common.js';
 import type { IdentityDriver, IdentityRequest, IdentityResponse, RequestContext, IdentityMethodName } from '../../generated/index.js';
 import { Fault } from '../faults.js';
-import { catalogV3, endpointUrl, type Endpoint, type Region, type ServiceEntry } from './catalog.js';
+import { catalogV3, endpointUrl, type CatalogFilter, type Endpoint, type Region, type ServiceEntry } from './catalog.js';
 import {
   DEFAULT_DOMAIN, IdentityService, Unauthorized, keystoneTime, newId,
-  type AppCredential, type Domain, type Project, type Role, type Scope, type User, type ValidToken,
+  type AppCredential, type Domain, type Project, type Role, type Scope, type Trust, type User, type ValidToken,
 } from './service.js';
 import type { Assignment, AssignmentType, Entity, Kind } from './store.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -23,6 +27,64 @@ import { hashPassword, verifyPassword } from './passwords.js';
 type Res<M extends IdentityMethodName> = IdentityResponse<M>;
 type Req<M extends IdentityMethodName> = IdentityRequest<M>;
 type Json = Record<string, unknown>;
+
+/** A /v3/credentials entry (ec2 ones also under /v3/users/{id}/credentials/OS-EC2). */
+interface Credential extends Entity { user_id: string; type: string; blob: string; project_id?: string | null }
+
+/** OS-EP-FILTER: endpoints matching every filter (service_id, region_id, interface). */
+interface EndpointGroup extends Entity { name: string; description: string | null; filters: Json }
+
+/** A domain's identity backend options by group, sensitive ones included. */
+interface DomainConfig extends Entity { config: Record<string, Json> }
+
+/**
+ * The options a domain config may set and their defaults, as keystone's
+ * DomainConfigManager whitelists them (keystone/resource/core.py) with the
+ * defaults of keystone/conf/identity.py and ldap.py.
+ */
+const DOMAIN_CONFIG_DEFAULTS: Record<string, Json> = {
+  identity: { driver: 'sql', list_limit: null },
+  ldap: {
+    url: 'ldap://localhost', user: null, suffix: 'cn=example,cn=com', query_scope: 'one', page_size: 0,
+    alias_dereferencing: 'default', debug_level: null, chase_referrals: null, user_tree_dn: null, user_filter: null,
+    user_objectclass: 'inetOrgPerson', user_id_attribute: 'cn', user_name_attribute: 'sn', user_mail_attribute: 'mail',
+    user_description_attribute: 'description', user_pass_attribute: 'userPassword', user_enabled_attribute: 'enabled',
+    user_enabled_invert: false, user_enabled_mask: 0, user_enabled_default: 'True', user_attribute_ignore: ['default_project_id'],
+    user_default_project_id_attribute: null, user_enabled_emulation: false, user_enabled_emulation_dn: null,
+    user_enabled_emulation_use_group_config: false, user_additional_attribute_mapping: [], group_tree_dn: null, group_filter: null,
+    group_objectclass: 'groupOfNames', group_id_attribute: 'cn', group_name_attribute: 'ou', group_members_are_ids: false,
+    group_member_attribute: 'member', group_desc_attribute: 'description', group_attribute_ignore: [],
+    group_additional_attribute_mapping: [], tls_cacertfile: null, tls_cacertdir: null, use_tls: false, tls_req_cert: 'demand',
+    use_pool: true, pool_size: 10, pool_retry_max: 3, pool_retry_delay: 0.1, pool_connection_timeout: -1,
+    pool_connection_lifetime: 600, use_auth_pool: true, auth_pool_size: 100, auth_pool_connection_lifetime: 60,
+  },
+};
+/** Stored but never shown. */
+const DOMAIN_CONFIG_SENSITIVE: Record<string, string[]> = { identity: [], ldap: ['password'] };
+
+/**
+ * An expires_at as Keystone parses it (utils.parse_expiration_date): ISO 8601,
+ * UTC when no zone is given; anything else is a 400.
+ */
+function parseExpiration(v: unknown): number {
+  const s = String(v);
+  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s);
+  const ms = m ? Date.parse(m[3] ? s : `${s}Z`) : NaN;
+  if (Number.isNaN(ms)) throw Fault.badRequest(`Timestamp not in expected format: ${s}. The server could not comply with the request since it is either malformed or otherwise incorrect.`);
+  return ms;
+}
+
+/** An application credential access rule (Keystone's access_rule table). */
+interface AccessRule extends Entity { user_id: string; service: string; path: string; method: string }
+
+function accessRuleKey(userId: string, service: string, method: string, path: string): string {
+  return `${userId} ${service} ${method} ${path}`;
+}
+
+/** How an application credential shows its rules: no owner, no links. */
+function accessRuleRef(r: AccessRule) {
+  return { id: r.id, service: r.service, path: r.path, method: r.method };
+}
 
 /** The generated response types are stricter than Keystone's documents; see the file comment. */
 const as = <M extends IdentityMethodName>(body: unknown) => body as Res<M>;
@@ -67,6 +129,11 @@ function domainView(ctx: RequestContext, d: Domain) {
 function projectView(ctx: RequestContext, p: Project, tags: string[]) {
   return { description: '', options: {}, ...extra(p), tags, links: selfLink(ctx, `projects/${p.id}`) };
 }
+/** A domain seen through the projects API: Keystone keeps domains as projects acting as domains. */
+function domainAsProject(d: Domain): Project {
+  const { tags: _t, ...rest } = d;
+  return { ...rest, domain_id: null, parent_id: null, is_domain: true } as unknown as Project;
+}
 function userView(ctx: RequestContext, u: User) {
   return { options: {}, password_expires_at: null, ...extra(u, ['created_at']), links: selfLink(ctx, `users/${u.id}`) };
 }
@@ -103,6 +170,13 @@ function filterBy<T extends Entity>(items: T[], query: Record<string, unknown>, 
     });
   }
   return out;
+}
+
+/** `?is_domain=true`, `?effective`: Keystone's boolean query flags. */
+function queryFlag(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  const s = String(Array.isArray(v) ? v[0] : v).toLowerCase();
+  return !['0', 'false', 'f', 'no', 'off'].includes(s);
 }
 
 function bodyOf<T extends Json>(body: unknown, key: string): T {
@@ -147,8 +221,24 @@ export class KeystoneIdentity implements IdentityDriver {
     if (s && 'system' in s) token.system = { all: true };
     if (s) token.roles = v.roles.map((r) => ({ id: r.id, name: r.name }));
     if (v.appCredential) token.application_credential = { id: v.appCredential.id, name: v.appCredential.name, restricted: !v.appCredential.unrestricted };
-    if (s && withCatalog) token.catalog = catalogV3(this.id, publicBaseOf(ctx));
+    if (v.trust) {
+      token['OS-TRUST:trust'] = {
+        id: v.trust.id, impersonation: v.trust.impersonation, trustor_user: { id: v.trust.trustor_user_id }, trustee_user: { id: v.trust.trustee_user_id },
+      };
+    }
+    if (s && withCatalog) token.catalog = catalogV3(this.id, publicBaseOf(ctx), this.catalogFilter(s));
     return { token };
+  }
+
+  /**
+   * OS-EP-FILTER: a project with endpoint associations (direct or through
+   * endpoint groups) sees only those endpoints in its catalog; one without
+   * sees them all (Keystone's return_all_endpoints_if_no_filter).
+   */
+  private catalogFilter(scope: Scope): CatalogFilter {
+    if (!scope || !('project' in scope)) return {};
+    const ids = this.projectEndpoints(scope.project.id).map((e) => e.id);
+    return ids.length ? { endpointIds: new Set(ids) } : {};
   }
 
   private scopeFrom(scope: Json | undefined, user: User): Scope {
@@ -177,8 +267,33 @@ export class KeystoneIdentity implements IdentityDriver {
       return { domain };
     }
     if (scope.system) return { system: true };
-    if (scope['OS-TRUST:trust']) throw Fault.forbidden('Trusts are not supported by this deployment.');
     throw Fault.badRequest('Unknown scope.');
+  }
+
+  /**
+   * `scope: {"OS-TRUST:trust": {"id"}}`: the authenticated user must be the
+   * trustee; the token is the trustor's with impersonation, else the
+   * trustee's, on the trust's project. Each token uses one of remaining_uses;
+   * a trust whose uses ran out is gone (404), as in Keystone.
+   */
+  private trustScope(ref: unknown, user: User): { user: User; scope: Scope; trust: Trust } {
+    const id = (ref as Json | undefined)?.id;
+    if (typeof id !== 'string' || !id) throw Fault.badRequest('Expecting to find trust_id in trust.');
+    const trust = this.needTrust(id);
+    if (user.id !== trust.trustee_user_id) throw Fault.forbidden('User is not a trustee.');
+    if (trust.expires_at && Date.parse(trust.expires_at) <= Date.now()) throw Fault.forbidden(`Trust ${trust.id} has expired.`);
+    const tokenUser = trust.impersonation ? this.id.user(trust.trustor_user_id) : user;
+    if (!tokenUser) throw new Unauthorized(`The trustor of trust ${trust.id} no longer exists.`);
+    const project = trust.project_id ? this.id.project(trust.project_id) : undefined;
+    if (trust.project_id && !project) throw new Unauthorized(`The project of trust ${trust.id} no longer exists.`);
+    return { user: tokenUser, scope: project ? { project } : null, trust };
+  }
+
+  /** Counts a token issued through a trust against its remaining_uses. */
+  private consumeTrustUse(trust: Trust): void {
+    if (trust.remaining_uses === null) return;
+    const left = trust.remaining_uses - 1;
+    this.store.put<Trust>('trust', { ...trust, remaining_uses: left, ...(left <= 0 ? { deleted_at: keystoneTime(Date.now()) } : {}) }, null, 'conflict');
   }
 
   /** POST /v3/auth/tokens */
@@ -209,23 +324,34 @@ export class KeystoneIdentity implements IdentityDriver {
       if (!pw || (!pw.id && !pw.name) || typeof pw.password !== 'string') throw Fault.badRequest('Expecting to find a user (id, or name and domain) and a password.');
       if (pw.name && !pw.id && !pw.domain) throw Fault.badRequest('Expecting to find domain in user (a user name is unique within its domain).');
       const { user, backendCredential } = await this.id.checkPassword({ userId: pw.id, userName: pw.name, domain: pw.domain, password: pw.password });
-      issued = this.id.issue({ user, methods: ['password'], scope: this.scopeFrom(auth.scope as Json | undefined, user), backendCredential });
+      const trustRef = (auth.scope as Json | undefined)?.['OS-TRUST:trust'];
+      issued = trustRef
+        ? this.id.issue({ ...this.trustScope(trustRef, user), methods: ['password'], backendCredential })
+        : this.id.issue({ user, methods: ['password'], scope: this.scopeFrom(auth.scope as Json | undefined, user), backendCredential });
+      if (issued.valid.trust) this.consumeTrustUse(issued.valid.trust);
     } else if (methods.includes('token')) {
       const tid = ((identity.token ?? {}) as Json).id;
       if (typeof tid !== 'string') throw Fault.badRequest('Expecting to find identity.token.id.');
       const old = this.id.validate(tid);
+      // keystone/auth/plugins/token.py: a delegated token never makes another token.
+      if (old.trust) throw Fault.forbidden('You are not authorized to perform the requested action: Using trust-scoped token to create another token. Create a new trust-scoped token instead.');
       if (old.appCredential && auth.scope) throw Fault.forbidden('A token from an application credential cannot be rescoped.');
+      const trustRef = (auth.scope as Json | undefined)?.['OS-TRUST:trust'];
+      if (trustRef && old.scope) throw Fault.forbidden('A scoped token cannot be rescoped.');
       if (old.scope && auth.scope) {
         // Keystone allows rescoping an unscoped token only (a scoped one keeps its scope).
         const next = this.scopeFrom(auth.scope as Json, old.user);
         const same = JSON.stringify(next) === JSON.stringify(old.scope);
         if (!same) throw Fault.forbidden('A scoped token cannot be rescoped.');
       }
-      const scope = auth.scope ? this.scopeFrom(auth.scope as Json, old.user) : old.scope;
-      issued = this.id.issue({
+      const scope = auth.scope && !trustRef ? this.scopeFrom(auth.scope as Json, old.user) : old.scope;
+      issued = trustRef ? this.id.issue({
+        ...this.trustScope(trustRef, old.user), methods: [...new Set([...old.claims.m, 'token'])], parentAuditIds: old.claims.a, expiresAt: old.claims.e,
+      }) : this.id.issue({
         user: old.user, methods: [...new Set([...old.claims.m, 'token'])], scope, parentAuditIds: old.claims.a,
         expiresAt: old.claims.e, appCredential: old.appCredential, backendCredential: old.claims.b,
       });
+      if (trustRef && issued.valid.trust) this.consumeTrustUse(issued.valid.trust);
     } else {
       throw new Unauthorized(`Unsupported auth method: ${methods.join(', ')}.`);
     }
@@ -266,7 +392,9 @@ export class KeystoneIdentity implements IdentityDriver {
   async listAuthCatalog(req: Req<'listAuthCatalog'>) {
     const me = caller(req.context);
     if (!me.projectId && !me.domainId && !me.system) throw Fault.forbidden('The catalog needs a scoped token.');
-    return as<'listAuthCatalog'>({ catalog: catalogV3(this.id, publicBaseOf(req.context)), links: listLinks(req.context) });
+    const project = me.projectId ? this.id.project(me.projectId) : undefined;
+    const filter = this.catalogFilter(project ? { project } : null);
+    return as<'listAuthCatalog'>({ catalog: catalogV3(this.id, publicBaseOf(req.context), filter), links: listLinks(req.context) });
   }
 
   async listAuthProjects(req: Req<'listAuthProjects'>) {
@@ -324,16 +452,24 @@ export class KeystoneIdentity implements IdentityDriver {
 
   async deleteDomain(req: Req<'deleteDomain'>) {
     requireAdmin(req.context, 'delete_domain');
-    const d = this.need<Domain>('domain', req.path.domain_id);
+    this.removeDomain(this.need<Domain>('domain', req.path.domain_id));
+  }
+
+  /** Deletes a disabled domain with its projects, users, groups, roles and config. */
+  private removeDomain(d: Domain): void {
     if (d.enabled) throw Fault.forbidden('Cannot delete a domain that is enabled, please disable it first.');
     if (d.id === DEFAULT_DOMAIN) throw Fault.forbidden('Cannot delete the default domain.');
     this.store.tx(() => {
-      for (const kind of ['project', 'user', 'group'] as const) {
-        for (const e of this.store.list<Entity & { domain_id?: string }>(kind)) {
-          if (e.domain_id === d.id) { this.store.delete(kind, e.id); this.store.dropAssignments(e.id); }
+      for (const kind of ['project', 'user', 'group', 'role'] as const) {
+        for (const e of this.store.list<Entity & { domain_id?: string | null }>(kind)) {
+          if (e.domain_id !== d.id) continue;
+          this.store.delete(kind, e.id);
+          this.store.dropAssignments(e.id);
+          if (kind === 'role') { this.store.unlinkAll('implied_role', 'a', e.id); this.store.unlinkAll('implied_role', 'b', e.id); }
         }
       }
       this.store.dropAssignments(d.id);
+      this.store.delete('domain_config', d.id);
       this.store.delete('domain', d.id);
     });
   }
@@ -351,12 +487,14 @@ export class KeystoneIdentity implements IdentityDriver {
   async listProjects(req: Req<'listProjects'>) {
     const me = caller(req.context);
     const q = req.query as Json;
-    let items = this.store.list<Project>('project').filter((p) => !p.is_domain || q.is_domain === 'true');
-    if (!me.isAdmin) {
-      // A domain-scoped or plain user sees what they have roles on.
-      const mine = new Set(this.id.userProjects(me.userId).map((p) => p.id));
-      items = items.filter((p) => mine.has(p.id));
-    }
+    // identity:list_projects: admin, or a domain-scoped token for the projects of its domain
+    // (others list theirs with GET /v3/auth/projects or /v3/users/{id}/projects).
+    if (!me.isAdmin && !me.domainId) requireAdmin(req.context, 'list_projects');
+    // Without is_domain Keystone lists regular projects; with is_domain=true the projects acting as domains.
+    let items: Project[] = q.is_domain !== undefined && queryFlag(q.is_domain)
+      ? this.store.list<Domain>('domain').map(domainAsProject)
+      : this.store.list<Project>('project').filter((p) => !p.is_domain);
+    if (!me.isAdmin) items = items.filter((p) => p.domain_id === me.domainId);
     items = filterBy(items, q, ['name', 'enabled', 'domain_id', 'parent_id']);
     for (const [key, any] of [['tags', false], ['tags-any', true]] as const) {
       const want = q[key] ? String(q[key]).split(',') : null;
@@ -372,6 +510,7 @@ export class KeystoneIdentity implements IdentityDriver {
   async createProject(req: Req<'createProject'>) {
     requireAdmin(req.context, 'create_project');
     const b = bodyOf<Json>(req.body, 'project');
+    if (b.is_domain === true) return as<'createProject'>({ project: projectView(req.context, domainAsProject(this.createDomainProject(b)), []) });
     const me = caller(req.context);
     let domainId = typeof b.domain_id === 'string' ? b.domain_id : undefined;
     const parent = typeof b.parent_id === 'string' ? this.store.get<Project>('project', b.parent_id) : undefined;
@@ -393,7 +532,23 @@ export class KeystoneIdentity implements IdentityDriver {
     return as<'createProject'>({ project: projectView(req.context, p, tags) });
   }
 
+  /** POST /v3/projects with is_domain: a root project that is a domain (listed by GET /v3/domains too). */
+  private createDomainProject(b: Json): Domain {
+    if (b.parent_id) throw Fault.badRequest('Only root projects can act as domains; parent_id must be null.');
+    if (typeof b.name !== 'string' || b.name.trim() === '') throw Fault.badRequest('Invalid input for field \'name\': a project needs a name.');
+    const { tags: _t, domain_id: _d, parent_id: _p, is_domain: _i, ...rest } = b;
+    const d: Domain = { description: '', ...rest, id: newId(), name: b.name, enabled: b.enabled !== false };
+    this.store.create('domain', d, d.name, `Conflict occurred attempting to store project - Duplicate entry found with name ${d.name}.`);
+    return d;
+  }
+
   async showProject(req: Req<'showProject'>) {
+    const asDomain = this.id.domain(req.path.project_id);
+    if (asDomain && !this.store.get('project', asDomain.id)) {
+      const me = caller(req.context);
+      if (!me.isAdmin && me.domainId !== asDomain.id) requireAdmin(req.context, 'get_project');
+      return as<'showProject'>({ project: projectView(req.context, domainAsProject(asDomain), []) });
+    }
     const p = this.need<Project>('project', req.path.project_id);
     const me = caller(req.context);
     if (!me.isAdmin && me.projectId !== p.id && !this.id.userProjects(me.userId).some((x) => x.id === p.id)) requireAdmin(req.context, 'get_project');
@@ -402,8 +557,19 @@ export class KeystoneIdentity implements IdentityDriver {
 
   async updateProject(req: Req<'updateProject'>) {
     requireAdmin(req.context, 'update_project');
-    const p = this.need<Project>('project', req.path.project_id);
     const b = bodyOf<Json>(req.body, 'project');
+    const asDomain = this.store.get('project', req.path.project_id) ? undefined : this.id.domain(req.path.project_id);
+    if (asDomain) {
+      if (b.is_domain !== undefined && b.is_domain !== true) throw Fault.badRequest('Cannot change is_domain of a project.');
+      if (b.domain_id !== undefined && b.domain_id !== null) throw Fault.badRequest('Cannot change the domain of a project.');
+      if (b.parent_id !== undefined && b.parent_id !== null) throw Fault.forbidden('Cannot change the parent of a project.');
+      const { tags: _t, domain_id: _d, parent_id: _p, is_domain: _i, ...rest } = b;
+      const next: Domain = { ...asDomain, ...rest, id: asDomain.id };
+      this.store.put('domain', next, next.name, `Conflict occurred attempting to store project - Duplicate entry found with name ${next.name}.`);
+      if (asDomain.enabled && next.enabled === false) this.revokeDomainTokens(asDomain.id);
+      return as<'updateProject'>({ project: projectView(req.context, domainAsProject(next), []) });
+    }
+    const p = this.need<Project>('project', req.path.project_id);
     if (b.domain_id !== undefined && b.domain_id !== p.domain_id) throw Fault.badRequest('Cannot change the domain of a project.');
     if (b.is_domain !== undefined && b.is_domain !== p.is_domain) throw Fault.badRequest('Cannot change is_domain of a project.');
     if (b.parent_id !== undefined && b.parent_id !== p.parent_id) throw Fault.forbidden('Cannot change the parent of a project.');
@@ -421,6 +587,13 @@ export class KeystoneIdentity implements IdentityDriver {
 
   async deleteProject(req: Req<'deleteProject'>) {
     requireAdmin(req.context, 'delete_project');
+    const asDomain = this.store.get('project', req.path.project_id) ? undefined : this.id.domain(req.path.project_id);
+    if (asDomain) {
+      // A project acting as a domain goes like the domain: disabled first, with everything in it.
+      if (asDomain.enabled) throw Fault.forbidden(`Cannot delete an enabled project acting as a domain (${asDomain.id}); disable it first.`);
+      this.removeDomain(asDomain);
+      return;
+    }
     const p = this.need<Project>('project', req.path.project_id);
     if (this.store.list<Project>('project').some((c) => c.parent_id === p.id)) {
       throw Fault.forbidden(`Cannot delete the project ${p.id} since it is not a leaf in the hierarchy.`);
@@ -429,6 +602,8 @@ export class KeystoneIdentity implements IdentityDriver {
       this.store.delete('project', p.id);
       this.store.dropAssignments(p.id);
       this.store.unlinkAll('project_tag', 'a', p.id);
+      this.store.unlinkAll('project_endpoint', 'a', p.id);
+      this.store.unlinkAll('endpoint_group_project', 'b', p.id);
     });
   }
 
@@ -531,13 +706,19 @@ export class KeystoneIdentity implements IdentityDriver {
       this.store.dropAssignments(u.id);
       this.store.unlinkAll('group_member', 'b', u.id);
       for (const ac of this.store.list<AppCredential>('app_credential')) if (ac.user_id === u.id) this.store.delete('app_credential', ac.id);
+      for (const r of this.store.list<AccessRule>('access_rule')) if (r.user_id === u.id) this.store.delete('access_rule', r.id);
+      for (const c of this.store.list<Entity & { user_id?: string }>('credential')) if (c.user_id === u.id) this.store.delete('credential', c.id);
+      for (const t of this.store.list<Trust>('trust')) if (t.trustor_user_id === u.id || t.trustee_user_id === u.id) this.store.delete('trust', t.id);
     });
   }
 
-  /** POST /v3/users/{user_id}/password: self-service password change. */
+  /**
+   * POST /v3/users/{user_id}/password: Keystone enforces no policy here
+   * (UserChangePasswordResource is unenforced): knowing the original password
+   * is the authorization, whoever's token carries the request.
+   */
   async createUserPassword(req: Req<'createUserPassword'>) {
-    const me = caller(req.context);
-    if (me.userId !== req.path.user_id) throw Fault.forbidden('You can only change your own password.');
+    caller(req.context);
     const u = this.need<User>('user', req.path.user_id);
     const b = bodyOf<{ password?: string; original_password?: string }>(req.body, 'user');
     if (typeof b.password !== 'string' || typeof b.original_password !== 'string') throw Fault.badRequest('Expecting password and original_password.');
@@ -835,7 +1016,8 @@ export class KeystoneIdentity implements IdentityDriver {
           : [a.target_id];
         const kind = a.type.endsWith('Project') || a.inherited ? 'Project' : a.type.endsWith('Domain') ? 'Domain' : 'System';
         for (const u of users) for (const t of targets) {
-          for (const role of this.id.expandImplied([a.role_id])) expanded.push({ type: `User${kind}` as AssignmentType, actor_id: u, target_id: t, role_id: role, inherited: false });
+          // Domain-specific roles are not effective themselves; the global roles they imply are.
+          for (const role of this.id.stripDomainRoles(this.id.expandImplied([a.role_id]))) expanded.push({ type: `User${kind}` as AssignmentType, actor_id: u, target_id: t, role_id: role, inherited: false });
         }
       }
       const seen = new Set<string>();
@@ -957,7 +1139,9 @@ export class KeystoneIdentity implements IdentityDriver {
     const s = this.need<ServiceEntry>('service', req.path.service_id);
     this.store.tx(() => {
       this.store.delete('service', s.id);
-      for (const e of this.store.list<Endpoint>('endpoint')) if (e.service_id === s.id) this.store.delete('endpoint', e.id);
+      for (const e of this.store.list<Endpoint>('endpoint')) {
+        if (e.service_id === s.id) { this.store.delete('endpoint', e.id); this.store.unlinkAll('project_endpoint', 'b', e.id); }
+      }
     });
   }
 
@@ -973,14 +1157,31 @@ export class KeystoneIdentity implements IdentityDriver {
     if (b.service_id !== undefined && !this.store.get('service', String(b.service_id))) throw Fault.badRequest(`Could not find service: ${String(b.service_id)}.`);
     if (b.region_id !== undefined && b.region_id !== null && !this.store.get('region', String(b.region_id))) throw Fault.badRequest(`Could not find region: ${String(b.region_id)}.`);
     if (b.url !== undefined && (typeof b.url !== 'string' || !/^(https?:\/\/|\/)/.test(b.url))) throw Fault.badRequest('Invalid endpoint URL.');
+    if (b.enabled !== undefined && typeof b.enabled !== 'boolean') throw Fault.badRequest(`Invalid input for field 'enabled': ${JSON.stringify(b.enabled)} is not of type 'boolean'.`);
+  }
+
+  /**
+   * An endpoint naming its region with the v2-style `region` (and no
+   * `region_id`) gets that region created when it does not exist, as Keystone
+   * does for backward compatibility (EndpointResource._validate_endpoint_region);
+   * an unknown `region_id` stays an error.
+   */
+  private legacyRegion(b: Json): void {
+    if ((b.region_id === undefined || b.region_id === null) && typeof b.region === 'string' && b.region) {
+      b.region_id = b.region;
+      if (!this.store.get('region', b.region)) {
+        this.store.create<Region>('region', { id: b.region, description: '', parent_region_id: null }, null, `Conflict occurred attempting to store region - Duplicate ID, ${b.region}.`);
+      }
+    }
+    delete b.region;
   }
 
   async createEndpoint(req: Req<'createEndpoint'>) {
     requireAdmin(req.context, 'create_endpoint');
     const b = { ...bodyOf<Json>(req.body, 'endpoint') };
-    if (b.region !== undefined && b.region_id === undefined) b.region_id = b.region;
-    delete b.region;
     if (!b.service_id || !b.interface || !b.url) throw Fault.badRequest('An endpoint needs service_id, interface and url.');
+    this.checkEndpoint({ ...b, region_id: undefined });
+    this.legacyRegion(b);
     this.checkEndpoint(b);
     const e: Endpoint = { ...b, id: newId(), service_id: String(b.service_id), region_id: (b.region_id as string | undefined) ?? null, interface: b.interface as Endpoint['interface'], url: String(b.url), enabled: b.enabled !== false };
     this.store.create('endpoint', e, null, 'conflict');
@@ -996,8 +1197,8 @@ export class KeystoneIdentity implements IdentityDriver {
     requireAdmin(req.context, 'update_endpoint');
     const e = this.need<Endpoint>('endpoint', req.path.endpoint_id);
     const b = { ...bodyOf<Json>(req.body, 'endpoint') };
-    if (b.region !== undefined && b.region_id === undefined) b.region_id = b.region;
-    delete b.region;
+    this.checkEndpoint({ ...b, region_id: undefined });
+    this.legacyRegion(b);
     this.checkEndpoint(b);
     const next: Endpoint = { ...e, ...b, id: e.id } as Endpoint;
     this.store.put('endpoint', next, null, 'conflict');
@@ -1007,7 +1208,10 @@ export class KeystoneIdentity implements IdentityDriver {
   async deleteEndpoint(req: Req<'deleteEndpoint'>) {
     requireAdmin(req.context, 'delete_endpoint');
     this.need<Endpoint>('endpoint', req.path.endpoint_id);
-    this.store.delete('endpoint', req.path.endpoint_id);
+    this.store.tx(() => {
+      this.store.delete('endpoint', req.path.endpoint_id);
+      this.store.unlinkAll('project_endpoint', 'b', req.path.endpoint_id);
+    });
   }
 
   // ---- credentials and policies -------------------------------------------------
@@ -1126,10 +1330,13 @@ export class KeystoneIdentity implements IdentityDriver {
     const ac: AppCredential = {
       id: newId(), name: b.name, description: (b.description as string | undefined) ?? null, user_id: me.userId, project_id: me.projectId,
       roles, expires_at: typeof b.expires_at === 'string' ? b.expires_at : null, unrestricted: b.unrestricted === true,
-      access_rules: Array.isArray(b.access_rules) ? b.access_rules.map((r) => ({ id: newId(), ...(r as Json) })) : [],
-      secret_hash: await hashPassword(secret),
+      access_rules: [], secret_hash: await hashPassword(secret),
     };
-    this.store.create('app_credential', ac, `${ac.user_id}/${ac.name}`, `Conflict occurred attempting to store application_credential - Duplicate entry found with name ${ac.name}.`);
+    const userId = me.userId;
+    this.store.tx(() => {
+      ac.access_rules = Array.isArray(b.access_rules) ? b.access_rules.map((r) => accessRuleRef(this.accessRuleFor(userId, r as Json))) : [];
+      this.store.create('app_credential', ac, `${ac.user_id}/${ac.name}`, `Conflict occurred attempting to store application_credential - Duplicate entry found with name ${ac.name}.`);
+    });
     return as<'createUserApplicationCredential'>({ application_credential: this.appCredView(req.context, ac, secret) });
   }
 
@@ -1147,26 +1354,619 @@ export class KeystoneIdentity implements IdentityDriver {
     this.store.delete('app_credential', ac.id);
   }
 
+  // access rules: their own entities, one per user and (service, method, path),
+  // shared by the application credentials that name them and kept after those go.
+
+  /** The user's rule for an access rule in a create body: by id, or the identical one, or a new one. */
+  private accessRuleFor(userId: string, raw: Json): AccessRule {
+    if (typeof raw.id === 'string') {
+      const byId = this.store.get<AccessRule>('access_rule', raw.id);
+      if (byId && byId.user_id !== userId) throw Fault.notFound(`Could not find access rule: ${raw.id}.`);
+      if (byId) return byId;
+    }
+    const { service, path, method } = raw;
+    if (typeof service !== 'string' || typeof path !== 'string' || typeof method !== 'string') {
+      throw Fault.badRequest('An access rule needs service, path and method.');
+    }
+    const same = this.store.findUnique<AccessRule>('access_rule', accessRuleKey(userId, service, method, path));
+    if (same) return same;
+    const rule: AccessRule = { id: typeof raw.id === 'string' ? raw.id : newId(), user_id: userId, service, path, method };
+    return this.store.create('access_rule', rule, accessRuleKey(userId, service, method, path), `Conflict occurred attempting to store access_rule - Duplicate ID, ${rule.id}.`);
+  }
+
+  private accessRuleView(ctx: RequestContext, r: AccessRule) {
+    return { ...accessRuleRef(r), links: selfLink(ctx, `users/${r.user_id}/access_rules/${r.id}`) };
+  }
+
+  private userAccessRule(userId: string, ruleId: string): AccessRule {
+    const rule = this.store.get<AccessRule>('access_rule', ruleId);
+    if (!rule || rule.user_id !== userId) throw Fault.notFound(`Could not find access rule: ${ruleId}.`);
+    return rule;
+  }
+
   async listUserAccessRules(req: Req<'listUserAccessRules'>) {
     requireSelfOrAdmin(req.context, req.path.user_id, 'list_access_rules');
-    const rules = this.store.list<AppCredential>('app_credential').filter((a) => a.user_id === req.path.user_id).flatMap((a) => (a.access_rules ?? []) as Json[]);
-    return as<'listUserAccessRules'>({ access_rules: rules.map((r) => ({ ...r, links: selfLink(req.context, `users/${req.path.user_id}/access_rules/${String(r.id)}`) })), links: listLinks(req.context) });
+    const rules = filterBy(this.store.list<AccessRule>('access_rule').filter((r) => r.user_id === req.path.user_id), req.query as Json, ['service', 'path', 'method']);
+    return as<'listUserAccessRules'>({ access_rules: rules.map((r) => this.accessRuleView(req.context, r)), links: listLinks(req.context) });
   }
 
   async showUserAccessRule(req: Req<'showUserAccessRule'>) {
     requireSelfOrAdmin(req.context, req.path.user_id, 'get_access_rule');
-    const rule = this.store.list<AppCredential>('app_credential').filter((a) => a.user_id === req.path.user_id)
-      .flatMap((a) => (a.access_rules ?? []) as Json[]).find((r) => r.id === req.path.access_rule_id);
-    if (!rule) throw Fault.notFound(`Could not find access rule: ${req.path.access_rule_id}.`);
-    return as<'showUserAccessRule'>({ access_rule: { ...rule, links: selfLink(req.context, `users/${req.path.user_id}/access_rules/${String(rule.id)}`) } });
+    return as<'showUserAccessRule'>({ access_rule: this.accessRuleView(req.context, this.userAccessRule(req.path.user_id, req.path.access_rule_id)) });
   }
 
   async deleteUserAccessRule(req: Req<'deleteUserAccessRule'>) {
     requireSelfOrAdmin(req.context, req.path.user_id, 'delete_access_rule');
-    const creds = this.store.list<AppCredential>('app_credential').filter((a) => a.user_id === req.path.user_id);
-    if (creds.some((a) => (a.access_rules ?? []).some((r) => (r as Json).id === req.path.access_rule_id))) {
-      throw Fault.forbidden('The access rule is in use by an application credential.');
+    const rule = this.userAccessRule(req.path.user_id, req.path.access_rule_id);
+    const inUse = this.store.list<AppCredential>('app_credential')
+      .some((a) => a.user_id === rule.user_id && (a.access_rules ?? []).some((r) => (r as Json).id === rule.id));
+    // Keystone: ForbiddenNotSecurity("May not delete access rule in use").
+    if (inUse) throw Fault.forbidden(`May not delete access rule ${rule.id} in use by an application credential.`);
+    this.store.delete('access_rule', rule.id);
+  }
+
+  // ---- OS-EC2 credentials ----------------------------------------------------------
+  // Credentials of type ec2 (id: sha256 of the access key, blob: {access, secret,
+  // trust_id}) shown the way keystone/api/users.py converts them.
+
+  private ec2View(ctx: RequestContext, c: Credential) {
+    let blob: Json = {};
+    try { blob = JSON.parse(String(c.blob)) as Json; } catch { /* not JSON: no keys to show */ }
+    return {
+      user_id: c.user_id, tenant_id: c.project_id ?? null, access: blob.access ?? null, secret: blob.secret ?? null, trust_id: blob.trust_id ?? null,
+      links: selfLink(ctx, `users/${c.user_id}/credentials/OS-EC2/${String(blob.access)}`),
+    };
+  }
+
+  /** The ec2 credential of an access key: 404 when there is none, 401 when the id names another type. */
+  private ec2Credential(access: string): Credential {
+    const id = createHash('sha256').update(access).digest('hex');
+    const c = this.need<Credential>('credential', id);
+    if (c.type !== 'ec2') throw new Unauthorized('EC2 access key not found.');
+    return c;
+  }
+
+  async listUserCredentialEc2(req: Req<'listUserCredentialEc2'>) {
+    requireSelfOrAdmin(req.context, req.path.user_id, 'ec2_list_credentials');
+    this.need<User>('user', req.path.user_id);
+    const items = this.store.list<Credential>('credential').filter((c) => c.type === 'ec2' && c.user_id === req.path.user_id);
+    return as<'listUserCredentialEc2'>({ credentials: items.map((c) => this.ec2View(req.context, c)), links: listLinks(req.context) });
+  }
+
+  async createUserCredentialEc2(req: Req<'createUserCredentialEc2'>) {
+    requireSelfOrAdmin(req.context, req.path.user_id, 'ec2_create_credential');
+    this.need<User>('user', req.path.user_id);
+    const tenantId = (req.body as Json | undefined)?.tenant_id;
+    this.need<Project>('project', typeof tenantId === 'string' ? tenantId : String(tenantId ?? null));
+    const me = caller(req.context) as { trustId?: string };
+    const access = newId();
+    const blob = { access, secret: newId(), trust_id: me.trustId ?? null };
+    const c: Credential = {
+      id: createHash('sha256').update(access).digest('hex'), user_id: req.path.user_id, project_id: tenantId as string,
+      blob: JSON.stringify(blob), type: 'ec2',
+    };
+    this.store.create('credential', c, null, `Conflict occurred attempting to store credential - Duplicate ID, ${c.id}.`);
+    return as<'createUserCredentialEc2'>({ credential: this.ec2View(req.context, c) });
+  }
+
+  async showUserCredentialEc2(req: Req<'showUserCredentialEc2'>) {
+    const c = this.ec2Credential(req.path.credential_id);
+    requireSelfOrAdmin(req.context, c.user_id, 'ec2_get_credential');
+    this.need<User>('user', req.path.user_id);
+    return as<'showUserCredentialEc2'>({ credential: this.ec2View(req.context, c) });
+  }
+
+  async deleteUserCredentialEc2(req: Req<'deleteUserCredentialEc2'>) {
+    const c = this.ec2Credential(req.path.credential_id);
+    requireSelfOrAdmin(req.context, c.user_id, 'ec2_delete_credential');
+    this.need<User>('user', req.path.user_id);
+    this.store.delete('credential', c.id);
+  }
+
+  // ---- OS-OAUTH1 consumers ---------------------------------------------------------
+  // The secret is generated on create and shown only in that answer.
+
+  private consumerView(ctx: RequestContext, c: Entity, secret?: string) {
+    const { secret: _s, ...rest } = c;
+    return { description: null, ...rest, ...(secret ? { secret } : {}), links: selfLink(ctx, `OS-OAUTH1/consumers/${c.id}`) };
+  }
+
+  async listOauth1Consumers(req: Req<'listOauth1Consumers'>) {
+    requireAdmin(req.context, 'list_consumers');
+    return as<'listOauth1Consumers'>({ consumers: this.store.list<Entity>('consumer').map((c) => this.consumerView(req.context, c)), links: listLinks(req.context) });
+  }
+
+  async createOauth1Consumer(req: Req<'createOauth1Consumer'>) {
+    requireAdmin(req.context, 'create_consumer');
+    const b = (req.body as Json | undefined)?.consumer;
+    const body = b && typeof b === 'object' && !Array.isArray(b) ? b as Json : {};
+    if (body.description !== undefined && body.description !== null && typeof body.description !== 'string') throw Fault.badRequest('Invalid input for field \'description\': expecting a string or null.');
+    const secret = newId();
+    const c: Entity = { description: null, ...body, id: newId(), secret };
+    this.store.create('consumer', c, null, `Conflict occurred attempting to store consumer - Duplicate ID, ${c.id}.`);
+    return as<'createOauth1Consumer'>({ consumer: this.consumerView(req.context, c, secret) });
+  }
+
+  async showOauth1Consumer(req: Req<'showOauth1Consumer'>) {
+    requireAdmin(req.context, 'get_consumer');
+    return as<'showOauth1Consumer'>({ consumer: this.consumerView(req.context, this.need<Entity>('consumer', req.path.consumer_id)) });
+  }
+
+  async updateOauth1Consumer(req: Req<'updateOauth1Consumer'>) {
+    requireAdmin(req.context, 'update_consumer');
+    const c = this.need<Entity>('consumer', req.path.consumer_id);
+    const b = bodyOf<Json>(req.body, 'consumer');
+    if (b.secret !== undefined) throw Fault.badRequest('The secret of a consumer cannot be changed.');
+    if (b.id !== undefined && b.id !== c.id) throw Fault.badRequest('Cannot change the id of a consumer.');
+    const next: Entity = { ...c, ...b, id: c.id };
+    this.store.put('consumer', next, null, 'conflict');
+    return as<'updateOauth1Consumer'>({ consumer: this.consumerView(req.context, next) });
+  }
+
+  async deleteOauth1Consumer(req: Req<'deleteOauth1Consumer'>) {
+    requireAdmin(req.context, 'delete_consumer');
+    this.need<Entity>('consumer', req.path.consumer_id);
+    this.store.delete('consumer', req.path.consumer_id);
+  }
+
+  // ---- OS-EP-FILTER: endpoint groups and project associations ---------------------
+
+  private endpointGroupView(ctx: RequestContext, g: EndpointGroup) {
+    return { id: g.id, name: g.name, description: g.description ?? null, filters: g.filters, links: selfLink(ctx, `OS-EP-FILTER/endpoint_groups/${g.id}`) };
+  }
+
+  private static checkFilters(filters: unknown): Json {
+    if (!filters || typeof filters !== 'object' || Array.isArray(filters) || Object.keys(filters).length === 0) {
+      throw Fault.badRequest('filters field is required and cannot be empty');
     }
-    throw Fault.notFound(`Could not find access rule: ${req.path.access_rule_id}.`);
+    for (const k of Object.keys(filters)) {
+      if (!['service_id', 'region_id', 'interface'].includes(k)) throw Fault.badRequest(`Invalid filter ${k}: expecting service_id or region_id or interface.`);
+    }
+    return filters as Json;
+  }
+
+  /** Endpoints whose attributes match every filter of the group. */
+  private groupEndpoints(g: EndpointGroup): Endpoint[] {
+    return this.store.list<Endpoint>('endpoint').filter((e) => Object.entries(g.filters).every(([k, v]) => (e as Entity)[k] === v));
+  }
+
+  /** Endpoints a project is associated with, directly or through endpoint groups. */
+  projectEndpoints(projectId: string): Endpoint[] {
+    const ids = new Set(this.store.links('project_endpoint', 'a', projectId));
+    for (const gid of this.store.links('endpoint_group_project', 'b', projectId)) {
+      const g = this.store.get<EndpointGroup>('endpoint_group', gid);
+      if (g) for (const e of this.groupEndpoints(g)) ids.add(e.id);
+    }
+    return this.store.list<Endpoint>('endpoint').filter((e) => ids.has(e.id));
+  }
+
+  async listEpFilterEndpointGroups(req: Req<'listEpFilterEndpointGroups'>) {
+    requireAdmin(req.context, 'list_endpoint_groups');
+    const items = filterBy(this.store.list<EndpointGroup>('endpoint_group'), req.query as Json, ['name']);
+    return as<'listEpFilterEndpointGroups'>({ endpoint_groups: items.map((g) => this.endpointGroupView(req.context, g)), links: listLinks(req.context) });
+  }
+
+  async createEpFilterEndpointGroup(req: Req<'createEpFilterEndpointGroup'>) {
+    requireAdmin(req.context, 'create_endpoint_group');
+    const b = bodyOf<Json>(req.body, 'endpoint_group');
+    if (typeof b.name !== 'string' || !b.name.trim()) throw Fault.badRequest('An endpoint group needs a name.');
+    const g: EndpointGroup = { id: newId(), name: b.name, description: (b.description as string | null | undefined) ?? null, filters: KeystoneIdentity.checkFilters(b.filters) };
+    this.store.create('endpoint_group', g, null, `Conflict occurred attempting to store endpoint_group - Duplicate ID, ${g.id}.`);
+    return as<'createEpFilterEndpointGroup'>({ endpoint_group: this.endpointGroupView(req.context, g) });
+  }
+
+  async showEpFilterEndpointGroup(req: Req<'showEpFilterEndpointGroup'>) {
+    requireAdmin(req.context, 'get_endpoint_group');
+    const g = this.need<EndpointGroup>('endpoint_group', req.path.endpoint_group_id, 'endpoint group');
+    return as<'showEpFilterEndpointGroup'>({ endpoint_group: this.endpointGroupView(req.context, g) });
+  }
+
+  async updateEpFilterEndpointGroup(req: Req<'updateEpFilterEndpointGroup'>) {
+    requireAdmin(req.context, 'update_endpoint_group');
+    const g = this.need<EndpointGroup>('endpoint_group', req.path.endpoint_group_id, 'endpoint group');
+    const b = bodyOf<Json>(req.body, 'endpoint_group');
+    if (b.id !== undefined && b.id !== g.id) throw Fault.badRequest('Cannot change the id of an endpoint group.');
+    const next: EndpointGroup = {
+      ...g,
+      ...(typeof b.name === 'string' ? { name: b.name } : {}),
+      ...(b.description !== undefined ? { description: b.description as string | null } : {}),
+      ...(b.filters !== undefined ? { filters: KeystoneIdentity.checkFilters(b.filters) } : {}),
+    };
+    this.store.put('endpoint_group', next, null, 'conflict');
+    return as<'updateEpFilterEndpointGroup'>({ endpoint_group: this.endpointGroupView(req.context, next) });
+  }
+
+  async deleteEpFilterEndpointGroup(req: Req<'deleteEpFilterEndpointGroup'>) {
+    requireAdmin(req.context, 'delete_endpoint_group');
+    const g = this.need<EndpointGroup>('endpoint_group', req.path.endpoint_group_id, 'endpoint group');
+    this.store.tx(() => {
+      this.store.delete('endpoint_group', g.id);
+      this.store.unlinkAll('endpoint_group_project', 'a', g.id);
+    });
+  }
+
+  async listEpFilterEndpointGroupEndpoints(req: Req<'listEpFilterEndpointGroupEndpoints'>) {
+    requireAdmin(req.context, 'list_endpoints_associated_with_endpoint_group');
+    const g = this.need<EndpointGroup>('endpoint_group', req.path.endpoint_group_id, 'endpoint group');
+    const base = publicBaseOf(req.context);
+    return as<'listEpFilterEndpointGroupEndpoints'>({ endpoints: this.groupEndpoints(g).map((e) => endpointView(req.context, base, e)), links: listLinks(req.context) });
+  }
+
+  async listEpFilterEndpointGroupProjects(req: Req<'listEpFilterEndpointGroupProjects'>) {
+    requireAdmin(req.context, 'list_projects_associated_with_endpoint_group');
+    this.need<EndpointGroup>('endpoint_group', req.path.endpoint_group_id, 'endpoint group');
+    const projects = this.store.links('endpoint_group_project', 'a', req.path.endpoint_group_id).map((id) => this.id.project(id)).filter((p): p is Project => Boolean(p));
+    return as<'listEpFilterEndpointGroupProjects'>({ projects: projects.map((p) => projectView(req.context, p, this.tags(p.id))), links: listLinks(req.context) });
+  }
+
+  private endpointGroupProject(groupId: string, projectId: string): void {
+    this.need<Project>('project', projectId);
+    this.need<EndpointGroup>('endpoint_group', groupId, 'endpoint group');
+  }
+
+  async updateEpFilterEndpointGroupProject(req: Req<'updateEpFilterEndpointGroupProject'>) {
+    requireAdmin(req.context, 'add_endpoint_group_to_project');
+    this.endpointGroupProject(req.path.endpoint_group_id, req.path.project_id);
+    this.store.link('endpoint_group_project', req.path.endpoint_group_id, req.path.project_id);
+  }
+
+  async showEpFilterEndpointGroupProject(req: Req<'showEpFilterEndpointGroupProject'>) {
+    requireAdmin(req.context, 'get_endpoint_group_in_project');
+    const { endpoint_group_id: g, project_id: p } = req.path;
+    this.endpointGroupProject(g, p);
+    if (!this.store.linked('endpoint_group_project', g, p)) throw Fault.notFound(`Could not find project endpoint group: endpoint group ${g} is not associated with project ${p}.`);
+    return as<'showEpFilterEndpointGroupProject'>({
+      project_endpoint_group: { endpoint_group_id: g, project_id: p, links: selfLink(req.context, `OS-EP-FILTER/endpoint_groups/${g}/projects/${p}`) },
+    });
+  }
+
+  async deleteEpFilterEndpointGroupProject(req: Req<'deleteEpFilterEndpointGroupProject'>) {
+    requireAdmin(req.context, 'remove_endpoint_group_from_project');
+    const { endpoint_group_id: g, project_id: p } = req.path;
+    this.endpointGroupProject(g, p);
+    if (!this.store.unlink('endpoint_group_project', g, p)) throw Fault.notFound(`Could not find project endpoint group: endpoint group ${g} is not associated with project ${p}.`);
+  }
+
+  async listEpFilterProjectEndpointGroups(req: Req<'listEpFilterProjectEndpointGroups'>) {
+    requireAdmin(req.context, 'list_endpoint_groups_for_project');
+    this.need<Project>('project', req.path.project_id);
+    const groups = this.store.links('endpoint_group_project', 'b', req.path.project_id).map((id) => this.store.get<EndpointGroup>('endpoint_group', id)).filter((g): g is EndpointGroup => Boolean(g));
+    return as<'listEpFilterProjectEndpointGroups'>({ endpoint_groups: groups.map((g) => this.endpointGroupView(req.context, g)), links: listLinks(req.context) });
+  }
+
+  private projectEndpoint(projectId: string, endpointId: string): void {
+    this.need<Endpoint>('endpoint', endpointId);
+    this.need<Project>('project', projectId);
+  }
+
+  async updateEpFilterProjectEndpoint(req: Req<'updateEpFilterProjectEndpoint'>) {
+    requireAdmin(req.context, 'add_endpoint_to_project');
+    this.projectEndpoint(req.path.project_id, req.path.endpoint_id);
+    this.store.link('project_endpoint', req.path.project_id, req.path.endpoint_id);
+  }
+
+  async showEpFilterProjectEndpoint(req: Req<'showEpFilterProjectEndpoint'>) {
+    requireAdmin(req.context, 'check_endpoint_in_project');
+    this.projectEndpoint(req.path.project_id, req.path.endpoint_id);
+    if (!this.store.linked('project_endpoint', req.path.project_id, req.path.endpoint_id)) {
+      throw Fault.notFound(`Endpoint ${req.path.endpoint_id} not found in project ${req.path.project_id}.`);
+    }
+    return new Reply(undefined, 204) as unknown as Res<'showEpFilterProjectEndpoint'>;
+  }
+
+  async deleteEpFilterProjectEndpoint(req: Req<'deleteEpFilterProjectEndpoint'>) {
+    requireAdmin(req.context, 'remove_endpoint_from_project');
+    if (!this.store.unlink('project_endpoint', req.path.project_id, req.path.endpoint_id)) {
+      throw Fault.notFound(`Endpoint ${req.path.endpoint_id} not found in project ${req.path.project_id}.`);
+    }
+  }
+
+  async listEpFilterProjectEndpoints(req: Req<'listEpFilterProjectEndpoints'>) {
+    requireAdmin(req.context, 'list_endpoints_for_project');
+    this.need<Project>('project', req.path.project_id);
+    const base = publicBaseOf(req.context);
+    return as<'listEpFilterProjectEndpoints'>({ endpoints: this.projectEndpoints(req.path.project_id).map((e) => endpointView(req.context, base, e)), links: listLinks(req.context) });
+  }
+
+  async listEpFilterEndpointProjects(req: Req<'listEpFilterEndpointProjects'>) {
+    requireAdmin(req.context, 'list_projects_for_endpoint');
+    this.need<Endpoint>('endpoint', req.path.endpoint_id);
+    const projects = this.store.links('project_endpoint', 'b', req.path.endpoint_id).map((id) => this.id.project(id)).filter((p): p is Project => Boolean(p));
+    return as<'listEpFilterEndpointProjects'>({ projects: projects.map((p) => projectView(req.context, p, this.tags(p.id))), links: listLinks(req.context) });
+  }
+
+  // ---- domain configuration ------------------------------------------------------------
+  // Keystone's DomainConfigManager: groups identity and ldap, whitelisted
+  // options (shown) and sensitive ones (ldap password: stored, never shown);
+  // anything else is InvalidDomainConfig, a 403.
+
+  private static checkGroupOption(group?: string, option?: string): void {
+    if (group === undefined) return;
+    if (!(group in DOMAIN_CONFIG_DEFAULTS)) throw Fault.forbidden(`Invalid domain specific configuration: Group ${group} is not supported for domain specific configurations.`);
+    if (option !== undefined && !(option in DOMAIN_CONFIG_DEFAULTS[group]!) && !(DOMAIN_CONFIG_SENSITIVE[group] ?? []).includes(option)) {
+      throw Fault.forbidden(`Invalid domain specific configuration: Option ${option} in group ${group} is not supported for domain specific configurations.`);
+    }
+  }
+
+  private static checkConfig(config: unknown): Record<string, Json> {
+    if (!config || typeof config !== 'object' || Array.isArray(config) || Object.keys(config).length === 0) {
+      throw Fault.forbidden('Invalid domain specific configuration: No options specified.');
+    }
+    for (const [group, options] of Object.entries(config)) {
+      if (!options || typeof options !== 'object' || Array.isArray(options) || Object.keys(options).length === 0) {
+        throw Fault.forbidden(`Invalid domain specific configuration: The value of group ${group} specified in the config should be a dictionary of options.`);
+      }
+      for (const option of Object.keys(options)) KeystoneIdentity.checkGroupOption(group, option);
+    }
+    return config as Record<string, Json>;
+  }
+
+  /** The stored config, sensitive options included. */
+  private domainConfig(domainId: string): Record<string, Json> {
+    return this.store.get<DomainConfig>('domain_config', domainId)?.config ?? {};
+  }
+
+  private saveDomainConfig(domainId: string, config: Record<string, Json>): void {
+    const groups = Object.fromEntries(Object.entries(config).filter(([, opts]) => Object.keys(opts).length > 0));
+    const doc: DomainConfig = { id: domainId, config: groups };
+    if (Object.keys(groups).length === 0) this.store.delete('domain_config', domainId);
+    else if (this.store.get('domain_config', domainId)) this.store.put('domain_config', doc, null, 'conflict');
+    else this.store.create('domain_config', doc, null, 'conflict');
+  }
+
+  /** What the API shows: whitelisted options only, of one group if asked. */
+  private visibleConfig(domainId: string, group?: string): Record<string, Json> {
+    const out: Record<string, Json> = {};
+    for (const [g, opts] of Object.entries(this.domainConfig(domainId))) {
+      if (group !== undefined && g !== group) continue;
+      const shown = Object.fromEntries(Object.entries(opts).filter(([o]) => !(DOMAIN_CONFIG_SENSITIVE[g] ?? []).includes(o)));
+      if (Object.keys(shown).length) out[g] = shown;
+    }
+    return out;
+  }
+
+  private configNotFound(domainId: string, what: string): Fault {
+    return Fault.notFound(`Could not find ${what} in domain configuration for domain ${domainId}.`);
+  }
+
+  /** GET …/config/security_compliance[/{option}]: the default domain's password rules, to anyone with a token. */
+  private securityCompliance(domainId: string, option?: string) {
+    if (domainId !== DEFAULT_DOMAIN) throw Fault.forbidden('Invalid domain specific configuration: Reading security compliance information for any domain other than the default domain is not allowed or supported.');
+    const readable: Json = { password_regex: null, password_regex_description: null };
+    if (option === undefined) return { config: { security_compliance: readable } };
+    if (!(option in readable)) throw Fault.forbidden('Invalid domain specific configuration: Reading security compliance values other than password_regex and password_regex_description is not allowed.');
+    return { config: { [option]: readable[option] } };
+  }
+
+  async replaceDomainConfig(req: Req<'replaceDomainConfig'>) {
+    requireAdmin(req.context, 'create_domain_config');
+    this.need<Domain>('domain', req.path.domain_id);
+    const config = KeystoneIdentity.checkConfig((req.body as Json | undefined)?.config);
+    const existed = this.store.get('domain_config', req.path.domain_id) !== undefined;
+    this.saveDomainConfig(req.path.domain_id, structuredClone(config));
+    // Keystone: 201 for a new config, 200 when it replaced one.
+    return new Reply(as<'replaceDomainConfig'>({ config: this.visibleConfig(req.path.domain_id) }), existed ? 200 : 201);
+  }
+
+  async listDomainConfig(req: Req<'listDomainConfig'>) {
+    requireAdmin(req.context, 'get_domain_config');
+    this.need<Domain>('domain', req.path.domain_id);
+    const config = this.visibleConfig(req.path.domain_id);
+    if (!Object.keys(config).length) throw this.configNotFound(req.path.domain_id, 'any options');
+    return as<'listDomainConfig'>({ config });
+  }
+
+  async showDomainConfigGroup(req: Req<'showDomainConfigGroup'>) {
+    const { domain_id: d, group } = req.path;
+    if (group === 'security_compliance') { this.need<Domain>('domain', d); return as<'showDomainConfigGroup'>(this.securityCompliance(d)); }
+    requireAdmin(req.context, 'get_domain_config');
+    this.need<Domain>('domain', d);
+    KeystoneIdentity.checkGroupOption(group);
+    const config = this.visibleConfig(d, group);
+    if (!Object.keys(config).length) throw this.configNotFound(d, `group ${group}`);
+    return as<'showDomainConfigGroup'>({ config });
+  }
+
+  async showDomainConfigOption(req: Req<'showDomainConfigOption'>) {
+    const { domain_id: d, group, option } = req.path;
+    if (group === 'security_compliance') { this.need<Domain>('domain', d); return as<'showDomainConfigOption'>(this.securityCompliance(d, option)); }
+    requireAdmin(req.context, 'get_domain_config');
+    this.need<Domain>('domain', d);
+    KeystoneIdentity.checkGroupOption(group, option);
+    const opts = this.visibleConfig(d, group)[group] ?? {};
+    if (!(option in opts)) throw this.configNotFound(d, `option ${option} in group ${group}`);
+    return as<'showDomainConfigOption'>({ config: { [option]: opts[option] } });
+  }
+
+  /** PATCH at any level: merge into the stored config; at group or option level only what exists. */
+  private patchDomainConfig(ctx: RequestContext, domainId: string, body: unknown, group?: string, option?: string) {
+    requireAdmin(ctx, 'update_domain_config');
+    this.need<Domain>('domain', domainId);
+    const raw = (body as Json | undefined)?.config;
+    const update = KeystoneIdentity.checkConfig(group !== undefined && option !== undefined ? { [group]: raw } : raw);
+    KeystoneIdentity.checkGroupOption(group, option);
+    const current = this.domainConfig(domainId);
+    if (group !== undefined) {
+      const only = option !== undefined ? `option ${option} in group ${group}` : `group ${group}`;
+      if (Object.keys(update).length !== 1 || !(group in update) || (option !== undefined && (Object.keys(update[group]!).length !== 1 || !(option in update[group]!)))) {
+        throw Fault.forbidden(`Invalid domain specific configuration: Trying to update ${only}, so that, and only that, ${option !== undefined ? 'option' : 'group'} must be specified in the config.`);
+      }
+      if (!current[group] || (option !== undefined && !(option in current[group]!))) throw this.configNotFound(domainId, only);
+    }
+    const next = structuredClone(current);
+    for (const [g, opts] of Object.entries(update)) next[g] = { ...(next[g] ?? {}), ...opts };
+    this.saveDomainConfig(domainId, next);
+    // Keystone answers the domain's whole (whitelisted) config at every level.
+    return { config: this.visibleConfig(domainId) };
+  }
+
+  async updateDomainConfig(req: Req<'updateDomainConfig'>) {
+    return as<'updateDomainConfig'>(this.patchDomainConfig(req.context, req.path.domain_id, req.body));
+  }
+
+  async updateDomainConfigGroup(req: Req<'updateDomainConfigGroup'>) {
+    return as<'updateDomainConfigGroup'>(this.patchDomainConfig(req.context, req.path.domain_id, req.body, req.path.group));
+  }
+
+  async updateDomainConfigOption(req: Req<'updateDomainConfigOption'>) {
+    return as<'updateDomainConfigOption'>(this.patchDomainConfig(req.context, req.path.domain_id, req.body, req.path.group, req.path.option));
+  }
+
+  private deleteConfig(ctx: RequestContext, domainId: string, group?: string, option?: string): void {
+    requireAdmin(ctx, 'delete_domain_config');
+    this.need<Domain>('domain', domainId);
+    KeystoneIdentity.checkGroupOption(group, option);
+    const current = this.domainConfig(domainId);
+    if (group === undefined) { this.store.delete('domain_config', domainId); return; }
+    if (!current[group] || !Object.keys(current[group]!).length) throw this.configNotFound(domainId, `group ${group}`);
+    if (option !== undefined && !(option in current[group]!)) throw this.configNotFound(domainId, `option ${option} in group ${group}`);
+    const next = structuredClone(current);
+    if (option === undefined) delete next[group];
+    else delete next[group]![option];
+    this.saveDomainConfig(domainId, next);
+  }
+
+  async deleteAllDomainConfig(req: Req<'deleteAllDomainConfig'>) { this.deleteConfig(req.context, req.path.domain_id); }
+  async deleteDomainConfigGroup(req: Req<'deleteDomainConfigGroup'>) { this.deleteConfig(req.context, req.path.domain_id, req.path.group); }
+  async deleteDomainConfigOption(req: Req<'deleteDomainConfigOption'>) { this.deleteConfig(req.context, req.path.domain_id, req.path.group, req.path.option); }
+
+  async listDomainConfigDefault(req: Req<'listDomainConfigDefault'>) {
+    requireAdmin(req.context, 'get_domain_config_default');
+    return as<'listDomainConfigDefault'>({ config: structuredClone(DOMAIN_CONFIG_DEFAULTS) });
+  }
+
+  async showDomainConfigGroupDefault(req: Req<'showDomainConfigGroupDefault'>) {
+    requireAdmin(req.context, 'get_domain_config_default');
+    KeystoneIdentity.checkGroupOption(req.path.group);
+    return as<'showDomainConfigGroupDefault'>({ config: { [req.path.group]: structuredClone(DOMAIN_CONFIG_DEFAULTS[req.path.group]) } });
+  }
+
+  async showDomainConfigOptionDefault(req: Req<'showDomainConfigOptionDefault'>) {
+    requireAdmin(req.context, 'get_domain_config_default');
+    const { group, option } = req.path;
+    KeystoneIdentity.checkGroupOption(group, option);
+    const defaults = DOMAIN_CONFIG_DEFAULTS[group]!;
+    if (!(option in defaults)) throw Fault.forbidden(`Invalid domain specific configuration: Reading the default for option ${option} in group ${group} is not supported.`);
+    return as<'showDomainConfigOptionDefault'>({ config: { [option]: structuredClone(defaults[option]) } });
+  }
+
+  // ---- OS-TRUST -----------------------------------------------------------------------
+
+  private trustRoleView(ctx: RequestContext, r: Role) {
+    return { id: r.id, name: r.name, domain_id: r.domain_id ?? null, description: r.description ?? null, options: {}, links: selfLink(ctx, `roles/${r.id}`) };
+  }
+
+  private trustView(ctx: RequestContext, t: Trust, withRoles: boolean) {
+    const view: Json = {
+      id: t.id, trustor_user_id: t.trustor_user_id, trustee_user_id: t.trustee_user_id, project_id: t.project_id,
+      impersonation: t.impersonation, expires_at: t.expires_at, remaining_uses: t.remaining_uses,
+      allow_redelegation: t.allow_redelegation, redelegation_count: t.redelegation_count, redelegated_trust_id: t.redelegated_trust_id,
+      links: selfLink(ctx, `OS-TRUST/trusts/${t.id}`),
+    };
+    if (withRoles) {
+      view.roles = t.roles.map((r) => this.id.role(r.id)).filter((r): r is Role => Boolean(r)).map((r) => this.trustRoleView(ctx, r));
+      view.roles_links = { self: `${ctx.endpoint}/v3/OS-TRUST/trusts/${t.id}/roles`, next: null, previous: null };
+    }
+    return view;
+  }
+
+  /** A live trust (one whose uses ran out is gone, as in Keystone). */
+  private needTrust(id: string): Trust {
+    const t = this.store.get<Trust>('trust', id);
+    if (!t || t.deleted_at) throw Fault.notFound(`Could not find trust: ${id}.`);
+    return t;
+  }
+
+  /** identity:get_trust and friends: the trustor, the trustee or an admin. */
+  private requireTrustParty(ctx: RequestContext, t: Trust, action: string): void {
+    const me = caller(ctx);
+    if (!me.isAdmin && me.userId !== t.trustor_user_id && me.userId !== t.trustee_user_id) {
+      throw Fault.forbidden(`You are not authorized to perform the requested action: identity:${action}.`);
+    }
+  }
+
+  async listTrustTrusts(req: Req<'listTrustTrusts'>) {
+    const me = caller(req.context);
+    const q = req.query as Json;
+    const trustor = typeof q.trustor_user_id === 'string' && q.trustor_user_id ? q.trustor_user_id : undefined;
+    const trustee = typeof q.trustee_user_id === 'string' && q.trustee_user_id ? q.trustee_user_id : undefined;
+    if (trustor) { if (!me.isAdmin && me.userId !== trustor) requireAdmin(req.context, 'list_trusts_for_trustor'); }
+    else if (trustee) { if (!me.isAdmin && me.userId !== trustee) requireAdmin(req.context, 'list_trusts_for_trustee'); }
+    else requireAdmin(req.context, 'list_trusts');
+    const items = this.store.list<Trust>('trust').filter((t) => !t.deleted_at
+      && (!trustor || t.trustor_user_id === trustor) && (trustor || !trustee || t.trustee_user_id === trustee));
+    return as<'listTrustTrusts'>({ trusts: items.map((t) => this.trustView(req.context, t, false)), links: listLinks(req.context) });
+  }
+
+  async createTrustTrust(req: Req<'createTrustTrust'>) {
+    const me = caller(req.context) as ReturnType<typeof caller> & { trustId?: string };
+    const b = bodyOf<Json>(req.body, 'trust');
+    if (typeof b.impersonation !== 'boolean') throw Fault.badRequest('Invalid input for field \'impersonation\': a trust needs impersonation true or false.');
+    if (typeof b.trustor_user_id !== 'string' || typeof b.trustee_user_id !== 'string') throw Fault.badRequest('A trust needs trustor_user_id and trustee_user_id.');
+    const projectId = typeof b.project_id === 'string' && b.project_id ? b.project_id : null;
+    const roleRefs = Array.isArray(b.roles) ? b.roles as { id?: string; name?: string }[] : [];
+    if (projectId && roleRefs.length === 0) throw Fault.forbidden('You are not authorized to perform the requested action: At least one role should be specified.');
+    if (me.userId !== b.trustor_user_id) throw Fault.forbidden('You are not authorized to perform the requested action: The authenticated user should match the trustor.');
+    if (me.trustId) throw Fault.forbidden('You are not authorized to perform the requested action: Redelegation is not supported by this deployment.');
+    this.need<User>('user', b.trustee_user_id);
+    const roles = roleRefs.map((ref) => {
+      if (ref.id) return { id: ref.id };
+      const r = this.store.list<Role>('role').find((x) => !x.domain_id && x.name === ref.name);
+      if (!r) throw Fault.notFound(`Could not find role: ${ref.name}.`);
+      return { id: r.id };
+    });
+    // The trustor must hold every delegated role on the project (domain-specific ones count);
+    // without a project there is nothing to hold them on.
+    const project = projectId ? this.need<Project>('project', projectId) : undefined;
+    const held = project ? this.id.effectiveRoleIds(b.trustor_user_id, { project }, { keepDomainRoles: true }) : new Set<string>();
+    for (const r of roles) if (!held.has(r.id)) throw Fault.notFound(`Could not find role: ${r.id}.`);
+    let expiresAt: string | null = null;
+    if (b.expires_at !== undefined && b.expires_at !== null) {
+      const ms = parseExpiration(b.expires_at);
+      if (ms <= Date.now()) throw Fault.badRequest('The \'expires_at\' must not be before now.');
+      expiresAt = keystoneTime(ms);
+    }
+    const remaining = b.remaining_uses;
+    if (remaining !== undefined && remaining !== null && !(Number.isInteger(remaining) && (remaining as number) >= 1)) {
+      throw Fault.badRequest('Invalid input for field \'remaining_uses\': expecting a positive integer or null.');
+    }
+    const allow = b.allow_redelegation === true;
+    const t: Trust = {
+      id: newId(), trustor_user_id: b.trustor_user_id, trustee_user_id: b.trustee_user_id, project_id: projectId,
+      impersonation: b.impersonation, roles: [...new Map(roles.map((r) => [r.id, r])).values()], expires_at: expiresAt,
+      remaining_uses: (remaining as number | null | undefined) ?? null,
+      allow_redelegation: allow, redelegation_count: allow ? Math.min(Number(b.redelegation_count ?? 3), 3) : 0, redelegated_trust_id: null,
+    };
+    this.store.create('trust', t, null, `Conflict occurred attempting to store trust - Duplicate ID, ${t.id}.`);
+    return as<'createTrustTrust'>({ trust: this.trustView(req.context, t, true) });
+  }
+
+  async showTrustTrust(req: Req<'showTrustTrust'>) {
+    const t = this.needTrust(req.path.trust_id);
+    this.requireTrustParty(req.context, t, 'get_trust');
+    return as<'showTrustTrust'>({ trust: this.trustView(req.context, t, true) });
+  }
+
+  async deleteTrustTrust(req: Req<'deleteTrustTrust'>) {
+    const t = this.needTrust(req.path.trust_id);
+    const me = caller(req.context);
+    if (!me.isAdmin && me.userId !== t.trustor_user_id) throw Fault.forbidden('You are not authorized to perform the requested action: identity:delete_trust.');
+    // Its tokens die with it (validation looks the trust up).
+    this.store.delete('trust', t.id);
+  }
+
+  async listTrustTrustRoles(req: Req<'listTrustTrustRoles'>) {
+    const t = this.needTrust(req.path.trust_id);
+    this.requireTrustParty(req.context, t, 'list_roles_for_trust');
+    const roles = t.roles.map((r) => this.id.role(r.id)).filter((r): r is Role => Boolean(r));
+    return as<'listTrustTrustRoles'>({ roles: roles.map((r) => this.trustRoleView(req.context, r)), links: listLinks(req.context) });
+  }
+
+  async showTrustTrustRole(req: Req<'showTrustTrustRole'>) {
+    const t = this.needTrust(req.path.trust_id);
+    this.requireTrustParty(req.context, t, 'get_role_for_trust');
+    const role = t.roles.some((r) => r.id === req.path.role_id) ? this.id.role(req.path.role_id) : undefined;
+    if (!role) throw Fault.notFound(`Could not find role: ${req.path.role_id}.`);
+    return as<'showTrustTrustRole'>({ role: this.trustRoleView(req.context, role) });
   }
 }

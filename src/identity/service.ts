@@ -25,16 +25,29 @@ export interface AppCredential extends Entity {
   unrestricted: boolean; description?: string | null; access_rules?: unknown[];
 }
 
+/** An OS-TRUST delegation: the trustee may act with these roles of the trustor on the project. */
+export interface Trust extends Entity {
+  trustor_user_id: string; trustee_user_id: string; project_id: string | null; impersonation: boolean;
+  roles: { id: string }[]; expires_at: string | null; remaining_uses: number | null;
+  allow_redelegation: boolean; redelegation_count: number; redelegated_trust_id: string | null;
+  /** set when the last use was consumed: gone from the API, its tokens live on */
+  deleted_at?: string | null;
+}
+
+/** Token claims plus the trust a token was issued through (`t`, short like the rest). */
+type Claims = TokenClaims & { t?: string };
+
 /** A scope a token is for. */
 export type Scope = { project: Project } | { domain: Domain } | { system: true } | null;
 
 /** A token, opened and checked: the claims and what they name. */
 export interface ValidToken {
-  claims: TokenClaims;
+  claims: Claims;
   user: User;
   scope: Scope;
   roles: Role[];
   appCredential?: AppCredential;
+  trust?: Trust;
 }
 
 export class Unauthorized extends Fault {
@@ -115,7 +128,7 @@ export class IdentityService {
    * Effective assignments of a user: direct and through groups; on a project
    * also those inherited from its domain and parents (OS-INHERIT).
    */
-  effectiveRoleIds(userId: string, target: { project?: Project; domainId?: string; system?: boolean }): Set<string> {
+  effectiveRoleIds(userId: string, target: { project?: Project; domainId?: string; system?: boolean }, opts: { keepDomainRoles?: boolean } = {}): Set<string> {
     const actors = [userId, ...this.groupsOf(userId)];
     const direct: string[] = [];
     const has = (a: Assignment) => actors.includes(a.actor_id);
@@ -133,7 +146,18 @@ export class IdentityService {
     } else if (target.system) {
       for (const a of this.store.assignments({ target_id: 'system' })) if (has(a)) direct.push(a.role_id);
     }
-    return this.expandImplied(direct);
+    const ids = this.expandImplied(direct);
+    return opts.keepDomainRoles ? ids : this.stripDomainRoles(ids);
+  }
+
+  /**
+   * Domain-specific roles never reach tokens or effective assignments; the
+   * global roles they imply do (Keystone's strip_domain_roles).
+   */
+  stripDomainRoles(ids: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    for (const id of ids) if (!this.role(id)?.domain_id) out.add(id);
+    return out;
   }
 
   rolesFor(userId: string, scope: Scope): Role[] {
@@ -204,12 +228,37 @@ export class IdentityService {
     return roles;
   }
 
-  issue(opts: { user: User; methods: string[]; scope: Scope; parentAuditIds?: string[]; expiresAt?: number; appCredential?: AppCredential; backendCredential?: unknown }): { token: string; valid: ValidToken } {
-    const roles = this.checkScope(opts.user, opts.scope);
+  /**
+   * The roles a trust-scoped token carries: the trust's roles (and those they
+   * imply) that the trustor still holds on the project. Any problem with the
+   * trust or its two users is a 401.
+   */
+  trustRoles(trust: Trust, user: User): Role[] {
+    if (trust.expires_at && Date.parse(trust.expires_at) <= Date.now()) throw new Unauthorized(`Trust ${trust.id} has expired.`);
+    const wantUser = trust.impersonation ? trust.trustor_user_id : trust.trustee_user_id;
+    if (user.id !== wantUser) throw new Unauthorized(`The token user does not match trust ${trust.id}.`);
+    const trustor = this.user(trust.trustor_user_id);
+    const trustee = this.user(trust.trustee_user_id);
+    if (!trustor?.enabled || !trustee?.enabled) throw new Unauthorized(`A user of trust ${trust.id} is gone or disabled.`);
+    if (!trust.project_id) return [];
+    const project = this.project(trust.project_id);
+    if (!project?.enabled) throw new Unauthorized(`The project of trust ${trust.id} is gone or disabled.`);
+    // Keystone's token model: the trust's roles and those they imply must all still be
+    // held by the trustor (domain-specific ones included); the token shows the global ones.
+    const held = this.effectiveRoleIds(trustor.id, { project }, { keepDomainRoles: true });
+    const wanted = this.expandImplied(trust.roles.map((r) => r.id));
+    for (const id of wanted) if (!held.has(id)) throw new Unauthorized('Trustee has no delegated roles.');
+    return [...this.stripDomainRoles(wanted)].map((id) => this.role(id)).filter((r): r is Role => Boolean(r));
+  }
+
+  issue(opts: { user: User; methods: string[]; scope: Scope; parentAuditIds?: string[]; expiresAt?: number; appCredential?: AppCredential; backendCredential?: unknown; trust?: Trust }): { token: string; valid: ValidToken } {
+    const roles = opts.trust ? this.trustRoles(opts.trust, opts.user) : this.checkScope(opts.user, opts.scope);
+    if (opts.trust) this.checkScope(opts.user, null);
     const now = Date.now();
     let expires = Math.min(opts.expiresAt ?? Infinity, now + this.tokenTtlMs);
     if (opts.appCredential?.expires_at) expires = Math.min(expires, Date.parse(opts.appCredential.expires_at));
-    const claims: TokenClaims = {
+    if (opts.trust?.expires_at) expires = Math.min(expires, Date.parse(opts.trust.expires_at));
+    const claims: Claims = {
       u: opts.user.id, m: opts.methods, a: [newAuditId(), ...(opts.parentAuditIds?.slice(0, 1) ?? [])], i: now, e: expires,
     };
     const s = opts.scope;
@@ -217,16 +266,20 @@ export class IdentityService {
     if (s && 'domain' in s) claims.d = s.domain.id;
     if (s && 'system' in s) claims.s = 1;
     if (opts.appCredential) claims.x = opts.appCredential.id;
+    if (opts.trust) claims.t = opts.trust.id;
     if (opts.backendCredential !== undefined) claims.b = opts.backendCredential;
     const appRoles = opts.appCredential ? roles.filter((r) => opts.appCredential!.roles.some((ar) => ar.id === r.id)) : roles;
-    return { token: this.sealer.seal(claims), valid: { claims, user: opts.user, scope: opts.scope, roles: appRoles, appCredential: opts.appCredential } };
+    return {
+      token: this.sealer.seal(claims),
+      valid: { claims, user: opts.user, scope: opts.scope, roles: appRoles, appCredential: opts.appCredential, ...(opts.trust ? { trust: opts.trust } : {}) },
+    };
   }
 
   /** Opens and checks a token: any problem is a 401 (never a 500). */
   validate(token: string): ValidToken {
-    let claims: TokenClaims;
+    let claims: Claims;
     try {
-      claims = this.sealer.open(token);
+      claims = this.sealer.open(token) as Claims;
     } catch (err) {
       if (err instanceof TokenError || err instanceof SyntaxError) throw new Unauthorized('The request you have made requires authentication.');
       throw err;
@@ -246,11 +299,15 @@ export class IdentityService {
       scope = { domain };
     } else if (claims.s) scope = { system: true };
     let roles: Role[];
-    try {
+    let trust: Trust | undefined;
+    if (claims.t) {
+      // Deleting a trust ends its tokens; using up its last use does not.
+      trust = this.store.get<Trust>('trust', claims.t);
+      if (!trust) throw new Unauthorized('The trust of this token no longer exists.');
+      this.checkScope(user, null);
+      roles = this.trustRoles(trust, user);
+    } else {
       roles = this.checkScope(user, scope);
-    } catch (err) {
-      if (err instanceof Unauthorized) throw err;
-      throw err;
     }
     let appCredential: AppCredential | undefined;
     if (claims.x) {
@@ -258,7 +315,7 @@ export class IdentityService {
       if (!appCredential) throw new Unauthorized('The application credential of this token was deleted.');
       roles = roles.filter((r) => appCredential!.roles.some((ar) => ar.id === r.id));
     }
-    return { claims, user, scope, roles, appCredential };
+    return { claims, user, scope, roles, appCredential, ...(trust ? { trust } : {}) };
   }
 
   revoke(v: ValidToken): void {
@@ -269,7 +326,8 @@ export class IdentityService {
   authContext(v: ValidToken): AuthContext {
     const s = v.scope;
     const roles = v.roles.map((r) => r.name);
-    return {
+    // trustId: the trust a token came from (EC2 credentials record it; trust tokens cannot make trusts).
+    const ctx: AuthContext & { trustId?: string } = {
       userId: v.user.id,
       userName: v.user.name,
       userDomainId: v.user.domain_id,
@@ -281,6 +339,8 @@ export class IdentityService {
       auditId: v.claims.a[0]!,
       expiresAt: keystoneTime(v.claims.e),
       ...(v.claims.b !== undefined ? { backendCredential: v.claims.b } : {}),
+      ...(v.trust ? { trustId: v.trust.id } : {}),
     };
+    return ctx;
   }
 }
