@@ -9,7 +9,7 @@ import type { ServiceInfo } from './services.js';
 import { listOperations, parseYaml, sha256, type JsonObject } from './spec-import.js';
 import { applyPatches, loadPatches, type Overrides } from './patches.js';
 import { buildModel, compareVersions, type OperationModel } from './model.js';
-import { toRuntimeSpec } from './runtime-spec.js';
+import { toRequestSpec, toRuntimeSpec } from './runtime-spec.js';
 import { emitDriver, emitOperations, header, type ServiceMeta } from './emit.js';
 import { HTTP_METHODS } from './spec-import.js';
 
@@ -83,7 +83,9 @@ export async function generateService(loaded: LoadedService): Promise<Map<string
   files.set('types.ts', header(`Types of the ${service.name} API, by openapi-typescript.`, input) + '/* eslint-disable */\n' + astToString(ast));
   files.set('operations.ts', emitOperations(meta, rows, input));
   files.set('driver.ts', emitDriver(meta, rows, input));
-  files.set('spec.json', JSON.stringify(toRuntimeSpec(doc, rows)) + '\n');
+  const runtime = toRuntimeSpec(doc, rows);
+  files.set('spec.json', JSON.stringify(runtime) + '\n');
+  files.set('requests.json', JSON.stringify(toRequestSpec(runtime)) + '\n');
   return files;
 }
 

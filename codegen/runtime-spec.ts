@@ -83,3 +83,41 @@ export function toRuntimeSpec(doc: JsonObject, rows: OperationModel[]): JsonObje
   delete out.tags;
   return out;
 }
+
+/**
+ * The document for request validation alone (requests.json): responses
+ * emptied and the components only they used dropped, which more than halves
+ * what a gateway parses and keeps in memory. Response validation (the
+ * contract tests) loads spec.json.
+ */
+export function toRequestSpec(runtime: JsonObject): JsonObject {
+  const out = structuredClone(runtime);
+  for (const item of Object.values(out.paths as JsonObject)) {
+    for (const m of HTTP_METHODS) {
+      const op = (item as JsonObject)[m] as JsonObject | undefined;
+      if (!op?.responses) continue;
+      const responses = op.responses as JsonObject;
+      for (const code of Object.keys(responses)) responses[code] = {};
+    }
+  }
+  const components = (out.components ?? {}) as Record<string, JsonObject>;
+  const keep = new Set<string>();
+  const queue: Json[] = [out.paths as Json];
+  while (queue.length) {
+    const n = queue.pop();
+    if (Array.isArray(n)) queue.push(...n);
+    else if (n && typeof n === 'object') {
+      for (const [k, v] of Object.entries(n)) {
+        if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/') && !keep.has(v)) {
+          keep.add(v);
+          const [, , kind, name] = v.split('/');
+          queue.push(components[kind!]?.[name!] ?? null);
+        } else queue.push(v);
+      }
+    }
+  }
+  for (const [kind, entries] of Object.entries(components)) {
+    for (const name of Object.keys(entries)) if (!keep.has(`#/components/${kind}/${name}`)) delete entries[name];
+  }
+  return out;
+}

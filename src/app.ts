@@ -104,7 +104,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config.log.level);
   const root = projectRoot();
-  const validators = await loadValidators(SERVICES, (s) => join(root, 'generated', s.name, 'spec.json'));
+  // Response schemas are only needed to check responses (contract mode).
+  const document = config.contract ? 'spec.json' : 'requests.json';
+  const validators = await loadValidators(SERVICES, (s) => join(root, 'generated', s.name, document));
   const backendModule = opts.backend?.module ?? await loadBackendModule(config.backend);
   const { store, identity } = openIdentity(config, opts.store);
   seedCatalog(identity, config.region);

@@ -252,7 +252,7 @@ function describe(e: ErrorObject): ValidationIssue {
   return { where, message };
 }
 
-/** Loads every service's validator; `specDir(service)` locates spec.json. */
+/** Loads every service's validator; `specPath(service)` locates its document. */
 export async function loadValidators(services: readonly ServiceInfo[], specPath: (s: ServiceInfo) => string): Promise<Map<string, ServiceValidator>> {
   const out = new Map<string, ServiceValidator>();
   for (const s of services) {
