@@ -34,15 +34,12 @@ export interface Trust extends Entity {
   deleted_at?: string | null;
 }
 
-/** Token claims plus the trust a token was issued through (`t`, short like the rest). */
-type Claims = TokenClaims & { t?: string };
-
 /** A scope a token is for. */
 export type Scope = { project: Project } | { domain: Domain } | { system: true } | null;
 
 /** A token, opened and checked: the claims and what they name. */
 export interface ValidToken {
-  claims: Claims;
+  claims: TokenClaims;
   user: User;
   scope: Scope;
   roles: Role[];
@@ -258,7 +255,7 @@ export class IdentityService {
     let expires = Math.min(opts.expiresAt ?? Infinity, now + this.tokenTtlMs);
     if (opts.appCredential?.expires_at) expires = Math.min(expires, Date.parse(opts.appCredential.expires_at));
     if (opts.trust?.expires_at) expires = Math.min(expires, Date.parse(opts.trust.expires_at));
-    const claims: Claims = {
+    const claims: TokenClaims = {
       u: opts.user.id, m: opts.methods, a: [newAuditId(), ...(opts.parentAuditIds?.slice(0, 1) ?? [])], i: now, e: expires,
     };
     const s = opts.scope;
@@ -277,9 +274,9 @@ export class IdentityService {
 
   /** Opens and checks a token: any problem is a 401 (never a 500). */
   validate(token: string): ValidToken {
-    let claims: Claims;
+    let claims: TokenClaims;
     try {
-      claims = this.sealer.open(token) as Claims;
+      claims = this.sealer.open(token);
     } catch (err) {
       if (err instanceof TokenError || err instanceof SyntaxError) throw new Unauthorized('The request you have made requires authentication.');
       throw err;

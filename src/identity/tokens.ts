@@ -36,6 +36,8 @@ export interface TokenClaims {
   e: number;
   /** application credential id */
   x?: string;
+  /** trust id (OS-TRUST) */
+  t?: string;
   /** backend credential, opaque to the gateway */
   b?: unknown;
 }
