@@ -38,7 +38,15 @@ export interface FaultOptions extends ErrorOptions {
   detail?: string;
 }
 
+/**
+ * Marks faults across module instances: a driver loaded through another
+ * loader (ESM vs a CommonJS test runner) has its own Fault class, and its
+ * faults must still render as faults, not as 500s.
+ */
+const FAULT = Symbol.for('stackgate.fault');
+
 export class Fault extends Error {
+  readonly [FAULT] = true;
   readonly headers: Record<string, string>;
   readonly type?: string;
   readonly detail?: string;
@@ -70,8 +78,12 @@ export class Fault extends Error {
 }
 
 /** Maps any thrown value to a Fault; unknown errors become a 500 whose text is hidden. */
+export function isFault(err: unknown): err is Fault {
+  return err instanceof Fault || (typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[FAULT] === true);
+}
+
 export function toFault(err: unknown): Fault {
-  if (err instanceof Fault) return err;
+  if (isFault(err)) return err;
   const e = err as { status?: unknown; expose?: unknown; message?: unknown; headers?: unknown };
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 600) {
     const kind = (Object.keys(FAULTS) as FaultKind[]).find((k) => FAULTS[k] === e.status);
