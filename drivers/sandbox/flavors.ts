@@ -1,4 +1,7 @@
-/** The sandbox's built-in flavors: the classic m1 set devstack creates. */
+/** The sandbox's flavors: the classic m1 set devstack creates, seeded into the store, where admins add more. */
+import { Fault } from '../../src/faults.js';
+import type { Resource, SandboxStore } from './store.js';
+
 export interface SandboxFlavor {
   id: string;
   name: string;
@@ -28,3 +31,45 @@ export const BUILTIN_FLAVORS: readonly SandboxFlavor[] = [
   m1('42', 'm1.nano', 1, 128, 1),
   m1('84', 'm1.micro', 1, 192, 1),
 ];
+
+// ---- flavors in the store ---------------------------------------------------
+
+
+/** A flavor as the sandbox keeps it (kind `flavor`, id = Nova's flavorid). */
+export interface FlavorRecord extends Resource, SandboxFlavor {
+  name: string;
+  /** Projects a private flavor is shared with (os-flavor-access). */
+  access: string[];
+}
+
+/** Seeds the built-in flavors once per store (deleting one later keeps it deleted). */
+export function seedFlavors(store: SandboxStore): void {
+  if (store.get('sandbox_meta', 'flavors-seeded')) return;
+  store.tx(() => {
+    if (store.get('sandbox_meta', 'flavors-seeded')) return;
+    const now = new Date(0).toISOString();
+    for (const f of BUILTIN_FLAVORS) {
+      if (!store.get('flavor', f.id)) store.insert<FlavorRecord>('flavor', { ...f, extraSpecs: { ...f.extraSpecs }, project_id: null, access: [], created_at: now, updated_at: now });
+    }
+    store.insert('sandbox_meta', { id: 'flavors-seeded', project_id: null, created_at: now, updated_at: now });
+  });
+}
+
+/** Every flavor, seeded on first use. */
+export function allFlavors(store: SandboxStore): FlavorRecord[] {
+  seedFlavors(store);
+  return store.list<FlavorRecord>('flavor');
+}
+
+/** A flavor by id, or Nova's 404. */
+export function getFlavor(store: SandboxStore, id: string): FlavorRecord {
+  seedFlavors(store);
+  const f = store.get<FlavorRecord>('flavor', id);
+  if (!f) throw Fault.notFound(`Flavor ${id} could not be found.`);
+  return f;
+}
+
+/** May this project use the flavor (public, shared with it, or admin)? */
+export function flavorVisible(f: FlavorRecord, projectId: string, isAdmin: boolean): boolean {
+  return f.isPublic || isAdmin || f.access.includes(projectId);
+}
