@@ -22,7 +22,7 @@
  * limit hit, gateway died during the run; the report is still written); 2 on
  * bad usage; 130/143 on SIGINT/SIGTERM.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
@@ -64,11 +64,84 @@ export interface Area {
  */
 export const AREAS: Record<string, Area> = {
   identity: { regex: '^tempest\\.api\\.identity', services: [] },
-  // compute: { regex: '^tempest\\.api\\.compute', services: ['nova', 'glance', 'neutron', 'cinder'], conf: (c) => ({ compute: { image_ref: ..., flavor_ref: ... } }) },
+  compute: {
+    regex: '^tempest\\.api\\.compute',
+    services: ['nova', 'glance', 'neutron', 'cinder'],
+    conf: (c) => {
+      const [image, alt] = computeImages(c);
+      return {
+        compute: { image_ref: image!, image_ref_alt: alt!, flavor_ref: '1', flavor_ref_alt: '2', build_timeout: 60, min_microversion: '2.1', max_microversion: 'latest' },
+        'compute-feature-enabled': { resize: true, console_output: true, change_password: true, pause: true, suspend: true, shelve: false, rescue: false, vnc_console: false, live_migration: false, cold_migration: false, interface_attach: true, snapshot: true },
+      };
+    },
+  },
   'image.v2': { regex: '^tempest\\.api\\.image\\.v2', services: ['glance'] },
   volume: { regex: '^tempest\\.api\\.volume', services: ['cinder', 'glance'] },
-  network: { regex: '^tempest\\.api\\.network', services: ['neutron'] },
+  network: {
+    regex: '^tempest\\.api\\.network',
+    services: ['neutron'],
+    conf: (c) => {
+      const { extensions, publicNetworkId } = networkSetup(c);
+      return {
+        network: { public_network_id: publicNetworkId, floating_network_name: 'public' },
+        // Tempest skips the tests of extensions the cloud does not list (the default, `all`, runs them all).
+        'network-feature-enabled': { api_extensions: extensions.join(','), ipv6: true, ipv6_subnet_attributes: true },
+      };
+    },
+  },
 };
+
+/**
+ * Two active images for the compute area (image_ref, image_ref_alt), made
+ * through the gateway's Keystone and Glance. Synchronous because an area's conf
+ * is: a short node child does the HTTP.
+ */
+function computeImages(c: Cloud): string[] {
+  const script = `
+    const [url, pw] = process.argv.slice(1);
+    const t = await fetch(url + '/identity/v3/auth/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: {
+      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: pw } } },
+      scope: { project: { name: 'admin', domain: { id: 'default' } } } } }) });
+    const token = t.headers.get('x-subject-token');
+    const ids = [];
+    for (const name of ['tempest-image', 'tempest-image-alt']) {
+      const r = await fetch(url + '/image/v2/images', { method: 'POST', headers: { 'x-auth-token': token, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, disk_format: 'qcow2', container_format: 'bare', visibility: 'public' }) });
+      if (r.status !== 201) throw new Error('image create: ' + r.status + ' ' + await r.text());
+      const id = (await r.json()).id;
+      const up = await fetch(url + '/image/v2/images/' + id + '/file', { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: Buffer.alloc(65536, 1) });
+      if (up.status !== 204) throw new Error('image upload: ' + up.status + ' ' + await up.text());
+      ids.push(id);
+    }
+    process.stdout.write(JSON.stringify(ids));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, c.url, c.adminPassword], { env: childEnv, timeout: 60_000 });
+  return JSON.parse(out.toString()) as string[];
+}
+
+/**
+ * The network area's cloud: the extension aliases the gateway's Neutron lists,
+ * and an external network with a subnet (floating IPs come from it), made by
+ * the admin. Synchronous like every area's conf: a short node child does the HTTP.
+ */
+function networkSetup(c: Cloud): { extensions: string[]; publicNetworkId: string } {
+  const script = `
+    const [url, pw] = process.argv.slice(1);
+    const t = await fetch(url + '/identity/v3/auth/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: {
+      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: pw } } },
+      scope: { project: { name: 'admin', domain: { id: 'default' } } } } }) });
+    const headers = { 'x-auth-token': t.headers.get('x-subject-token'), 'content-type': 'application/json' };
+    const ext = await fetch(url + '/network/v2.0/extensions', { headers });
+    if (ext.status !== 200) throw new Error('extensions: ' + ext.status + ' ' + await ext.text());
+    const extensions = (await ext.json()).extensions.map((e) => e.alias);
+    const n = await fetch(url + '/network/v2.0/networks', { method: 'POST', headers, body: JSON.stringify({ network: { name: 'public', 'router:external': true } }) });
+    if (n.status !== 201) throw new Error('network create: ' + n.status + ' ' + await n.text());
+    const publicNetworkId = (await n.json()).network.id;
+    const s = await fetch(url + '/network/v2.0/subnets', { method: 'POST', headers, body: JSON.stringify({ subnet: { name: 'public-subnet', network_id: publicNetworkId, ip_version: 4, cidr: '172.24.4.0/22' } }) });
+    if (s.status !== 201) throw new Error('subnet create: ' + s.status + ' ' + await s.text());
+    process.stdout.write(JSON.stringify({ extensions, publicNetworkId }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, c.url, c.adminPassword], { env: childEnv, timeout: 60_000 });
+  return JSON.parse(out.toString()) as { extensions: string[]; publicNetworkId: string };
+}
 
 // ---------------------------------------------------------------------------
 // Small process and file helpers

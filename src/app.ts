@@ -123,6 +123,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.use(accessLogHook(logger));
   app.use(faultHook(logger));
   app.use(async (ctx, next) => {
+    // Neutron accepts a `.json` suffix on any resource (`/v2.0/networks.json`).
+    if (ctx.path.startsWith('/network/') && ctx.path.endsWith('.json')) ctx.path = ctx.path.slice(0, -'.json'.length);
     ctx.state.service = serviceFor(ctx.path);
     ctx.state.region = config.region;
     ctx.state.publicBase = config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;

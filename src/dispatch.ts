@@ -154,7 +154,11 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
   const range = spec.minMicroversion && spec.maxMicroversion
     ? intersect({ min: spec.minMicroversion, max: spec.maxMicroversion }, opts.driverRange)
     : null;
-  const router = new Router<GatewayState>({ prefix: service.prefix });
+  // Strict: `/v3/volumes/` is not `/v3/volumes`, and a blank id is a 404 as in
+  // Nova, Cinder, Glance and Neutron, not the list or a 405. Paths carry the
+  // service prefix themselves.
+  const router = new Router<GatewayState>({ strict: true });
+  const at = (template: string) => `${service.prefix}${toRouterPath(template)}`;
 
   const discoveryInput = (ctx: Context): DiscoveryInput => ({
     service, root: `${(ctx.state as GatewayState).publicBase}${service.prefix}`, specVersion: spec.version, range,
@@ -293,22 +297,27 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     ctx.status = status;
   };
 
+  /** Version documents answer with and without the trailing slash (`/v2.1/`, `/v3`, `/compute`). */
+  const bothSlashes = (path: string) => (path.endsWith('/') ? [path, path.slice(0, -1)] : [path, `${path}/`]).filter(Boolean);
+
   for (const group of groupRoutes(operations)) {
-    const path = toRouterPath(group.template);
-    router.register(path, [group.method], handle(group), { name: `${group.method} ${group.template}` });
-    // `/v2.1/` is also asked for as `/v2.1`.
-    if (path.endsWith('/') && path !== '/') router.register(path.slice(0, -1), [group.method], handle(group));
+    const path = at(group.template);
+    // Keystone (Flask) takes a trailing slash on any route (Tempest lists trusts as `OS-TRUST/trusts/`).
+    const paths = group.rows[0]!.servedBy === 'gateway' || service.name === 'identity' ? bothSlashes(path) : [path];
+    for (const p of paths) router.register(p, [group.method], handle(group), { name: `${group.method} ${group.template}` });
   }
 
   // Version documents the spec does not list.
   for (const extra of EXTRA_DISCOVERY_PATHS[service.name] ?? []) {
-    router.get(toRouterPath(extra.path), (ctx) => {
-      negotiate(ctx);
-      const input = discoveryInput(ctx);
-      const doc = extra.doc === 'list' ? versionList(input) : currentVersion(input);
-      ctx.status = doc.status;
-      ctx.body = doc.body;
-    });
+    for (const p of bothSlashes(at(extra.path))) {
+      router.get(p, (ctx) => {
+        negotiate(ctx);
+        const input = discoveryInput(ctx);
+        const doc = extra.doc === 'list' ? versionList(input) : currentVersion(input);
+        ctx.status = doc.status;
+        ctx.body = doc.body;
+      });
+    }
   }
   return { router, range };
 }

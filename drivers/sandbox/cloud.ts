@@ -89,8 +89,8 @@ export interface VolumeSide {
   /** Marks a volume in-use by a server (os-attach); 409 when it is not available. */
   attach(projectId: string, volumeId: string, serverId: string, device: string): VolumeRecord;
   detach(projectId: string, volumeId: string, serverId: string): VolumeRecord;
-  /** A bootable volume made from an image for boot-from-volume. */
-  createFromImage(projectId: string, imageId: string, sizeGb: number, name: string): VolumeRecord;
+  /** A bootable volume made from an image for boot-from-volume; `userId` is the caller (Cinder's user_id). */
+  createFromImage(projectId: string, imageId: string, sizeGb: number, name: string, userId?: string): VolumeRecord;
   delete(projectId: string, volumeId: string): void;
 }
 

@@ -4,24 +4,22 @@
  * store and ask each other through the sides wired here (cloud.ts).
  */
 import { join } from 'node:path';
-import { Fault } from '../../src/faults.js';
 import type { BackendModule, DriverSet } from '../types.js';
 import { SandboxCloud } from './cloud.js';
 import { SandboxStore } from './store.js';
 import { SandboxCompute, computeSide } from './compute.js';
-// wire: imports
-
-/** A side whose service is not written yet: every call is a 501. */
-function unwritten<T extends object>(name: string): T {
-  return new Proxy({} as T, { get: () => () => { throw Fault.notImplemented(`The sandbox ${name} service does not offer this yet.`); } });
-}
+import { SandboxImage, imageSide } from './image.js';
+import { SandboxVolume, volumeSide } from './volume.js';
+import { SandboxNetwork, networkSide } from './network.js';
 
 const sandbox: BackendModule = {
   name: 'sandbox',
   description: 'Embedded cloud for local use and tests',
   classes: {
     compute: SandboxCompute,
-    // wire: classes
+    image: SandboxImage,
+    volume: SandboxVolume,
+    network: SandboxNetwork,
   },
   async create({ config, store }) {
     const cloud = new SandboxCloud(new SandboxStore(store), {
@@ -29,12 +27,13 @@ const sandbox: BackendModule = {
       imageDir: join(config.dataDir, 'images'),
       maxImageBytes: config.sandbox.maxImageBytes,
     });
-    cloud.network = unwritten('network');
-    cloud.image = unwritten('image');
-    cloud.volume = unwritten('volume');
+    cloud.network = networkSide(cloud);
+    cloud.image = imageSide(cloud);
+    cloud.volume = volumeSide(cloud);
     cloud.compute = computeSide(cloud);
-    const drivers: Partial<DriverSet> = { compute: new SandboxCompute(cloud) };
-    // wire: drivers
+    const drivers: Partial<DriverSet> = {
+      compute: new SandboxCompute(cloud), image: new SandboxImage(cloud), volume: new SandboxVolume(cloud), network: new SandboxNetwork(cloud),
+    };
     return {
       drivers,
       async close() {},
