@@ -4,36 +4,18 @@
  * (contract mode: a violation is a 500 and fails the command).
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startGateway, type Harness } from '../helpers/gateway.js';
-
-const run = promisify(execFile);
-const OPENSTACK = '/usr/bin/openstack';
+import { openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
 
 describe('openstack CLI: identity', function () {
   this.timeout(180_000);
   let h: Harness;
-  let env: NodeJS.ProcessEnv;
 
-  /** Runs `openstack …`; `-f json` output is parsed. */
-  async function os(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- CLI JSON output, shapes asserted by the tests
-    try {
-      const { stdout } = await run(OPENSTACK, args, { env: { ...env, ...extraEnv }, timeout: 60_000 });
-      return args.includes('json') ? JSON.parse(stdout || 'null') : stdout;
-    } catch (err) {
-      const e = err as { stderr?: string; stdout?: string; message: string };
-      throw new Error(`openstack ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
-    }
-  }
+  let os: OpenstackCli;
 
   before(async () => {
     h = await startGateway({ contract: true });
-    env = {
-      PATH: process.env.PATH, HOME: h.dataDir,
-      OS_AUTH_URL: `${h.url}/identity`, OS_IDENTITY_API_VERSION: '3', OS_USERNAME: 'admin', OS_PASSWORD: h.adminPassword,
-      OS_PROJECT_NAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_REGION_NAME: 'RegionOne',
-    };
+    os = openstackCli(h);
   });
   after(() => h.close());
 
