@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ComputeDriver, ComputeRequest, ComputeResponse } from '../../generated/index.js';
 import { Reply, type AuthContext, type RequestContext } from '../../generated/common.js';
-import { Fault } from '../../src/faults.js';
+import { Fault, isFault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate } from '../../src/paging.js';
 import { allFlavors, flavorVisible, getFlavor, type FlavorRecord } from './flavors.js';
@@ -482,8 +482,21 @@ export class SandboxCompute implements ComputeDriver {
     if (Array.isArray(networks) && networks.some((n) => n.port) && maxCount > 1) {
       throw Fault.badRequest('Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.');
     }
+    // Clients send a group's name or its id (openstackclient sends the id);
+    // Nova keeps and shows the name.
     const sgNames = (b.security_groups ?? []).map((g) => g.name);
     if (sgNames.length === 0) sgNames.push('default');
+    if (networks !== 'none') {
+      for (let i = 0; i < sgNames.length; i++) {
+        try {
+          sgNames[i] = this.cloud.network.securityGroup(projectId, sgNames[i]!).name;
+        } catch (err) {
+          // Nova: "Security group x not found for project y." is a 400 on create.
+          if (isFault(err) && err.status === 404) throw Fault.badRequest(err.message);
+          throw err;
+        }
+      }
+    }
 
     // Server group policy (affinity / anti-affinity on the sandbox's one host).
     let group: ServerGroupRecord | undefined;
@@ -1179,13 +1192,19 @@ export class SandboxCompute implements ComputeDriver {
 
   // ---- volume attachments ------------------------------------------------------------
 
-  private attachmentView(ctx: Ctx, s: ServerRecord, v: ServerRecord['volumes'][number]): Record<string, unknown> {
+  /**
+   * One volume attachment. From 2.89 the list and show drop `id` for
+   * `attachment_id` and `bdm_uuid`; the POST answer keeps `id` (Nova's
+   * volume_attachments view builder).
+   */
+  private attachmentView(ctx: Ctx, s: ServerRecord, v: ServerRecord['volumes'][number], created = false): Record<string, unknown> {
     const mv = ctx.microversion;
     const out1: Record<string, unknown> = { device: v.device, serverId: s.id, volumeId: v.id };
-    if (!atLeast(mv, '2.89')) out1.id = v.id;
+    const newShape = atLeast(mv, '2.89') && !created;
+    if (!newShape) out1.id = v.id;
     if (atLeast(mv, '2.70')) out1.tag = v.tag;
     if (atLeast(mv, '2.79')) out1.delete_on_termination = v.delete_on_termination;
-    if (atLeast(mv, '2.89')) Object.assign(out1, { attachment_id: v.attachment_id, bdm_uuid: v.attachment_id });
+    if (newShape) Object.assign(out1, { attachment_id: v.attachment_id, bdm_uuid: v.attachment_id });
     return out1;
   }
 
@@ -1225,7 +1244,7 @@ export class SandboxCompute implements ComputeDriver {
       }
       const att = { id: b.volumeId, device, delete_on_termination: atLeast(ctx.microversion, '2.79') ? b.delete_on_termination ?? false : false, tag: atLeast(ctx.microversion, '2.49') ? b.tag ?? null : null, attachment_id: this.store.newId() };
       s.volumes.push(att);
-      view = this.attachmentView(ctx, s, att);
+      view = this.attachmentView(ctx, s, att, true);
     });
     return out({ volumeAttachment: view });
   }
