@@ -149,7 +149,10 @@ function compareRows(a: LoadedService, ra: OperationModel, b: LoadedService, rb:
   return changes;
 }
 
-/** `Class.method` → where drivers/ defines it (`drivers/sandbox/compute.ts:42 SandboxCompute.showServer`). */
+/**
+ * `Class.method` → where drivers/ defines it (`drivers/sandbox/compute.ts SandboxCompute.showServer`).
+ * No line numbers: the committed report must not go stale each time a driver file moves a line.
+ */
 export function driverMethodIndex(driversDir: string): Map<string, string> {
   const index = new Map<string, string>();
   if (!existsSync(driversDir)) return index;
@@ -158,14 +161,12 @@ export function driverMethodIndex(driversDir: string): Map<string, string> {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
       const lines = readFileSync(join(dir, file), 'utf8').split('\n');
       let cls = '';
-      lines.forEach((line, i) => {
+      for (const line of lines) {
         const c = /^export class (\w+)/.exec(line);
         if (c) cls = c[1]!;
         const m = /^ {2}(?:async\s+)?(\w+)\s*\(/.exec(line);
-        if (m && cls && m[1] !== 'constructor') {
-          index.set(`${cls}.${m[1]}`, `${relative(ROOT, join(dir, file))}:${i + 1} ${cls}.${m[1]}`);
-        }
-      });
+        if (m && cls && m[1] !== 'constructor') index.set(`${cls}.${m[1]}`, `${relative(ROOT, join(dir, file))} ${cls}.${m[1]}`);
+      }
     }
   }
   return index;
