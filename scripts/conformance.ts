@@ -330,7 +330,8 @@ async function startGateway(dir: string, adminPassword: string): Promise<{ cloud
   warnIfStaleBuild();
   const gwDir = join(dir, 'gw');
   const config = join(gwDir, 'stackgate.yaml');
-  const init = await run('sh', ['bin/stackgate', 'init', '--dir', gwDir, '--admin-password', adminPassword, '--port', '0'], { timeoutMs: 60_000 });
+  // `=` form: a random password may start with '-', which parseArgs would take for an option.
+  const init = await run('sh', ['bin/stackgate', 'init', '--dir', gwDir, `--admin-password=${adminPassword}`, '--port', '0'], { timeoutMs: 60_000 });
   if (init.timedOut || init.code !== 0) {
     const why = init.timedOut ? 'did not finish in 60 s' : `exited with ${init.code ?? init.signal}`;
     throw new HarnessError(`\`stackgate init\` ${why}:\n${tail(init.stderr + init.stdout)}`);
