@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { startGateway, type Harness } from '../helpers/gateway.js';
-import { openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
+import { expectFailure, openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
 
 describe('openstack CLI: identity', function () {
   this.timeout(180_000);
@@ -108,13 +108,3 @@ describe('openstack CLI: identity', function () {
     expect((tenants.json as { tenants: { name: string }[] }).tenants.map((x) => x.name)).to.include('admin');
   });
 });
-
-async function expectFailure(p: Promise<unknown>, match: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    expect((err as Error).message).to.match(match);
-    return;
-  }
-  throw new Error('expected the command to fail');
-}

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startGateway, type Harness } from '../helpers/gateway.js';
-import { openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
+import { expectFailure, openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,15 +21,6 @@ describe('openstack CLI: end-to-end scenario', function () {
 
   let os: OpenstackCli;
 
-  async function expectFailure(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-    try {
-      await p;
-    } catch (err) {
-      expect((err as Error).message).to.match(pattern);
-      return;
-    }
-    throw new Error(`expected a failure matching ${pattern}`);
-  }
 
   /** Polls `<kind> show` until the status, as scripts around the CLI do. */
   async function waitStatus(kind: string[], name: string, status: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- CLI JSON output

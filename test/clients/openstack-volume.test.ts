@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { startGateway, type Harness } from '../helpers/gateway.js';
-import { openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
+import { expectFailure, openstackCli, type OpenstackCli } from '../helpers/openstack-cli.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('openstack CLI: volume', function () {
@@ -16,15 +16,6 @@ describe('openstack CLI: volume', function () {
 
   let os: OpenstackCli;
 
-  async function expectFailure(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-    try {
-      await p;
-    } catch (err) {
-      expect((err as Error).message).to.match(pattern);
-      return;
-    }
-    throw new Error(`expected a failure matching ${pattern}`);
-  }
 
   /** Polls `volume show` until the status, as scripts around the CLI do. */
   async function waitStatus(name: string, status: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- CLI JSON output

@@ -1,6 +1,7 @@
 /** The real `openstack` CLI (Debian python3-openstackclient) pointed at a test gateway as its admin. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { expect } from 'chai';
 import type { Harness } from './gateway.js';
 
 const run = promisify(execFile);
@@ -32,4 +33,15 @@ export function openstackCli(h: Harness, timeoutMs = 90_000): OpenstackCli {
       throw new Error(`openstack ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`);
     }
   };
+}
+
+/** Awaits a CLI call that must fail, and checks the CLI's error text. */
+export async function expectFailure(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as Error).message).to.match(pattern);
+    return;
+  }
+  throw new Error(`expected a failure matching ${pattern}`);
 }
