@@ -127,13 +127,23 @@ export interface DriverRequest<P, Q, B> {
   readonly context: RequestContext;
 }
 
+// A registered symbol, not `instanceof`: a driver loaded through a second copy
+// of this module (another loader, a bundled backend) still makes Replies.
+const REPLY = Symbol.for('stackgate.reply');
+
 /** A driver answer with a status or headers of its own. */
 export class Reply<B = unknown> {
+  readonly [REPLY] = true;
   constructor(
     readonly body: B,
     readonly status?: number,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {}
+}
+
+/** Whether a driver result is a Reply (from any copy of this module). */
+export function isReply(value: unknown): value is Reply {
+  return typeof value === 'object' && value !== null && (value as { [REPLY]?: unknown })[REPLY] === true;
 }
 
 /** What a driver method resolves to: the body, or a Reply around it. */

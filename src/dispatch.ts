@@ -10,7 +10,7 @@ import type { Context, Middleware } from 'koa';
 import getRawBody from 'raw-body';
 import { Readable } from 'node:stream';
 import type { OperationRow, RequestContext, ServiceInfo, ServiceSpecInfo } from '../generated/common.js';
-import { Reply } from '../generated/common.js';
+import { isReply } from '../generated/common.js';
 import { Fault } from './faults.js';
 import { intersect, microversionHeaders, negotiateMicroversion, versionInRange, type VersionRange } from './microversion.js';
 import type { ServiceValidator, ValidationIssue } from './validation.js';
@@ -276,7 +276,7 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     const headRow = ctx.method === 'HEAD' ? headRows.get(row.id) : undefined;
     let status = successStatus(headRow ?? row, mv);
     let out: unknown = result;
-    if (result instanceof Reply) {
+    if (isReply(result)) {
       out = result.body;
       if (result.status) status = result.status;
       ctx.set(result.headers);
