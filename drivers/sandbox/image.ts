@@ -17,6 +17,7 @@ import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/i
 import { Fault } from '../../src/faults.js';
 import type { ImageRecord, ImageSide, SandboxCloud } from './cloud.js';
 import { isoZ, type Resource } from './store.js';
+import { ImageMetadefs } from './image-metadefs.js';
 
 const KIND = 'image';
 const MEMBER_KIND = 'image_member';
@@ -481,7 +482,12 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 // ---- the driver -----------------------------------------------------------------
 
 export class SandboxImage implements ImageDriver {
-  constructor(readonly cloud: SandboxCloud) {}
+  /** The metadata definitions catalog (image-metadefs.ts). */
+  private readonly metadefs: ImageMetadefs;
+
+  constructor(readonly cloud: SandboxCloud) {
+    this.metadefs = new ImageMetadefs(cloud);
+  }
 
   private get store() {
     return this.cloud.store;
@@ -919,15 +925,51 @@ export class SandboxImage implements ImageDriver {
     return collectionSchema('members', memberSchema());
   }
 
+  // ---- metadata definitions: delegated to image-metadefs.ts ----
 
+  createMetadefNamespace(req: ImageRequest<'createMetadefNamespace'>) { return this.metadefs.createNamespace(req); }
+  listMetadefNamespaces(req: ImageRequest<'listMetadefNamespaces'>) { return this.metadefs.listNamespaces(req); }
+  showMetadefNamespace(req: ImageRequest<'showMetadefNamespace'>) { return this.metadefs.showNamespace(req); }
+  updateMetadefNamespace(req: ImageRequest<'updateMetadefNamespace'>) { return this.metadefs.updateNamespace(req); }
+  deleteMetadefNamespace(req: ImageRequest<'deleteMetadefNamespace'>) { return this.metadefs.deleteNamespace(req); }
 
+  createMetadefNamespaceObject(req: ImageRequest<'createMetadefNamespaceObject'>) { return this.metadefs.createObject(req); }
+  listMetadefNamespaceObjects(req: ImageRequest<'listMetadefNamespaceObjects'>) { return this.metadefs.listObjects(req); }
+  showMetadefNamespaceObject(req: ImageRequest<'showMetadefNamespaceObject'>) { return this.metadefs.showObject(req); }
+  updateMetadefNamespaceObject(req: ImageRequest<'updateMetadefNamespaceObject'>) { return this.metadefs.updateObject(req); }
+  deleteMetadefNamespaceObject(req: ImageRequest<'deleteMetadefNamespaceObject'>) { return this.metadefs.deleteObject(req); }
+  deleteAllMetadefNamespaceObjects(req: ImageRequest<'deleteAllMetadefNamespaceObjects'>) { return this.metadefs.deleteAllObjects(req); }
 
+  createMetadefNamespaceProperty(req: ImageRequest<'createMetadefNamespaceProperty'>) { return this.metadefs.createProperty(req); }
+  listMetadefNamespaceProperties(req: ImageRequest<'listMetadefNamespaceProperties'>) { return this.metadefs.listProperties(req); }
+  showMetadefNamespaceProperty(req: ImageRequest<'showMetadefNamespaceProperty'>) { return this.metadefs.showProperty(req); }
+  updateMetadefNamespaceProperty(req: ImageRequest<'updateMetadefNamespaceProperty'>) { return this.metadefs.updateProperty(req); }
+  deleteMetadefNamespaceProperty(req: ImageRequest<'deleteMetadefNamespaceProperty'>) { return this.metadefs.deleteProperty(req); }
+  deleteAllMetadefNamespaceProperties(req: ImageRequest<'deleteAllMetadefNamespaceProperties'>) { return this.metadefs.deleteAllProperties(req); }
 
+  createMetadefNamespaceTagByName(req: ImageRequest<'createMetadefNamespaceTagByName'>) { return this.metadefs.createTag(req); }
+  createMetadefNamespaceTag(req: ImageRequest<'createMetadefNamespaceTag'>) { return this.metadefs.createTags(req); }
+  listMetadefNamespaceTags(req: ImageRequest<'listMetadefNamespaceTags'>) { return this.metadefs.listTags(req); }
+  showMetadefNamespaceTag(req: ImageRequest<'showMetadefNamespaceTag'>) { return this.metadefs.showTag(req); }
+  updateMetadefNamespaceTag(req: ImageRequest<'updateMetadefNamespaceTag'>) { return this.metadefs.updateTag(req); }
+  deleteMetadefNamespaceTag(req: ImageRequest<'deleteMetadefNamespaceTag'>) { return this.metadefs.deleteTag(req); }
+  deleteAllMetadefNamespaceTags(req: ImageRequest<'deleteAllMetadefNamespaceTags'>) { return this.metadefs.deleteAllTags(req); }
 
+  listMetadefResourceTypes(req: ImageRequest<'listMetadefResourceTypes'>) { return this.metadefs.listResourceTypes(req); }
+  createMetadefNamespaceResourceType(req: ImageRequest<'createMetadefNamespaceResourceType'>) { return this.metadefs.createAssociation(req); }
+  listMetadefNamespaceResourceTypes(req: ImageRequest<'listMetadefNamespaceResourceTypes'>) { return this.metadefs.listAssociations(req); }
+  deleteMetadefNamespaceResourceType(req: ImageRequest<'deleteMetadefNamespaceResourceType'>) { return this.metadefs.deleteAssociation(req); }
 
-
-
-
+  async listSchemaMetadefNamespace(): Promise<ImageResponse<'listSchemaMetadefNamespace'>> { return this.metadefs.schema('namespace'); }
+  async listSchemaMetadefNamespaces(): Promise<ImageResponse<'listSchemaMetadefNamespaces'>> { return this.metadefs.collectionSchema('namespaces'); }
+  async listSchemaMetadefObject(): Promise<ImageResponse<'listSchemaMetadefObject'>> { return this.metadefs.schema('object'); }
+  async listSchemaMetadefObjects(): Promise<ImageResponse<'listSchemaMetadefObjects'>> { return this.metadefs.collectionSchema('objects'); }
+  async listSchemaMetadefProperty(): Promise<ImageResponse<'listSchemaMetadefProperty'>> { return this.metadefs.schema('property'); }
+  async listSchemaMetadefProperties(): Promise<ImageResponse<'listSchemaMetadefProperties'>> { return this.metadefs.collectionSchema('properties'); }
+  async listSchemaMetadefTag(): Promise<ImageResponse<'listSchemaMetadefTag'>> { return this.metadefs.schema('tag'); }
+  async listSchemaMetadefTags(): Promise<ImageResponse<'listSchemaMetadefTags'>> { return this.metadefs.collectionSchema('tags'); }
+  async listSchemaMetadefResourceType(): Promise<ImageResponse<'listSchemaMetadefResourceType'>> { return this.metadefs.schema('resource_type'); }
+  async listSchemaMetadefResourceTypes(): Promise<ImageResponse<'listSchemaMetadefResourceTypes'>> { return this.metadefs.collectionSchema('resource_types'); }
 
   /** No interoperable import in the sandbox: the data is uploaded (PUT …/file). */
   async listInfoImport(): Promise<ImageResponse<'listInfoImport'>> {
