@@ -4,7 +4,8 @@
  * reports an image used by a server: each service file implements its side of
  * these interfaces and index.ts wires them together.
  */
-import type { AuthContext, RequestContext } from '../../generated/common.js';
+import { Reply, type AuthContext, type RequestContext } from '../../generated/common.js';
+import type { ImageMethodName, NetworkMethodName, VolumeMethodName } from '../../generated/index.js';
 import { Fault } from '../../src/faults.js';
 import type { Resource, SandboxStore } from './store.js';
 
@@ -59,6 +60,22 @@ export interface ServerAddress {
 
 // ---- what services ask of each other ---------------------------------------
 
+/** One call of another service's API: what its driver method gets besides the context. */
+export interface ApiCall {
+  path?: Record<string, string>;
+  query?: Record<string, unknown>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Another sandbox service's API, called with the caller's own context, as
+ * Nova's proxy APIs (images, os-security-groups, os-floating-ips, os-volumes…)
+ * call Glance, Neutron and Cinder with the user's token: that service's checks
+ * and faults apply. The answer is that service's body (a Reply unwrapped).
+ */
+export type ServiceApi<M extends string> = (method: M, ctx: RequestContext, call?: ApiCall) => Promise<unknown>;
+
 /** Neutron's side: ports and addresses for servers. */
 export interface NetworkSide {
   /** A port for a server: on a network (made now), or an existing free port. */
@@ -73,6 +90,16 @@ export interface NetworkSide {
   securityGroup(projectId: string, nameOrId: string): Resource & { name: string };
   /** Adds or removes a security group on all of a server's ports. */
   setServerSecurityGroup(serverId: string, groupId: string, add: boolean): void;
+  /** The ports a server is plugged into. */
+  serverPorts(serverId: string): PortRecord[];
+  /**
+   * The external networks floating IPs come from (Nova's pools). When the
+   * cloud has none, the sandbox's provider network `public` is made, as
+   * devstack makes one.
+   */
+  floatingPools(): { id: string; name: string }[];
+  /** Neutron's API (networks, security groups and rules, floating IPs, ports). */
+  api: ServiceApi<NetworkMethodName>;
 }
 
 /** Glance's side. */
@@ -81,6 +108,12 @@ export interface ImageSide {
   image(projectId: string, id: string): ImageRecord | undefined;
   /** A snapshot image of a server (createImage), active at once. */
   snapshotImage(projectId: string, name: string, sourceImageId: string | null, metadata: Record<string, string>): ImageRecord;
+  /** Images the caller sees in Glance's list (own, public, shared with it and accepted; all for admins), oldest first. */
+  visibleImages(projectId: string, admin: boolean): ImageRecord[];
+  /** An image the caller may look at (admins: any), with its times and custom properties. */
+  visibleImage(projectId: string, admin: boolean, id: string): ImageRecord | undefined;
+  /** Glance's API (delete, JSON-patch update, …). */
+  api: ServiceApi<ImageMethodName>;
 }
 
 /** Cinder's side. */
@@ -92,6 +125,8 @@ export interface VolumeSide {
   /** A bootable volume made from an image for boot-from-volume; `userId` is the caller (Cinder's user_id). */
   createFromImage(projectId: string, imageId: string, sizeGb: number, name: string, userId?: string): VolumeRecord;
   delete(projectId: string, volumeId: string): void;
+  /** Cinder's API (volumes and snapshots), at microversion 3.0. */
+  api: ServiceApi<VolumeMethodName>;
 }
 
 /** Nova's side, for the others. */
@@ -109,6 +144,22 @@ export class SandboxCloud {
   compute!: ComputeSide;
 
   constructor(readonly store: SandboxStore, readonly options: SandboxOptions) {}
+
+  /** Calls `method` of `driver` as a request of `service` (its microversion, its endpoint) made by the caller of `ctx`. */
+  async callService(
+    driver: object, service: { name: string; prefix: string; microversion: string | null }, method: string, ctx: RequestContext, call: ApiCall = {},
+  ): Promise<unknown> {
+    const fn = (driver as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') throw Fault.notImplemented(`The sandbox's ${service.name} has no ${method}.`);
+    const context: RequestContext = {
+      ...ctx, service: service.name, microversion: service.microversion,
+      endpoint: ctx.endpoint.replace(/\/[^/]+$/, service.prefix),
+    };
+    const result: unknown = await (fn as (req: unknown) => Promise<unknown>).call(driver, {
+      path: call.path ?? {}, query: call.query ?? {}, body: call.body, headers: call.headers ?? {}, context,
+    });
+    return result instanceof Reply ? result.body : result;
+  }
 
   /** The caller's project; every sandbox resource belongs to one. */
   project(ctx: RequestContext): string {

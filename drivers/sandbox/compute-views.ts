@@ -132,8 +132,23 @@ export function quotaKeys(mv: string | null): string[] {
   return keys;
 }
 
+/** The keys of a quota class at a microversion (os-quota-class-sets: server groups only from 2.50, which drops the network ones). */
+export function quotaClassKeys(mv: string | null): string[] {
+  let keys = Object.keys(DEFAULT_QUOTAS);
+  keys = atLeast(mv, '2.50')
+    ? keys.filter((k) => !['fixed_ips', 'floating_ips', 'security_groups', 'security_group_rules'].includes(k))
+    : keys.filter((k) => !['server_groups', 'server_group_members'].includes(k));
+  if (atLeast(mv, '2.57')) keys = keys.filter((k) => !k.startsWith('injected_'));
+  return keys;
+}
+
+/** The `default` quota class: Nova's defaults as an admin has changed them (os-quota-class-sets). */
+export function quotaDefaults(store: SandboxStore): Record<string, number> {
+  return { ...DEFAULT_QUOTAS, ...store.get<QuotaRecord>('quota_class', 'default')?.limits };
+}
+
 export function quotaLimits(store: SandboxStore, projectId: string): Record<string, number> {
-  return { ...DEFAULT_QUOTAS, ...store.get<QuotaRecord>('quota', projectId)?.limits };
+  return { ...quotaDefaults(store), ...store.get<QuotaRecord>('quota', projectId)?.limits };
 }
 
 // ---- state -----------------------------------------------------------------

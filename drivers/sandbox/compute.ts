@@ -13,9 +13,10 @@ import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate } from '../../src/paging.js';
 import { allFlavors, flavorVisible, getFlavor, type FlavorRecord } from './flavors.js';
 import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
+import { NovaProxy } from './compute-proxy.js';
 import { isoNoZone, isoZ, type Resource } from './store.js';
 import {
-  DEFAULT_QUOTAS, HOST, flavorView, normalizeIPv6, generateSshKeypair, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
+  DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateSshKeypair, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
   quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
   type InstanceActionRecord, type KeypairRecord, type QuotaRecord, type ServerGroupRecord, type ServerRecord, type VmState,
 } from './compute-views.js';
@@ -94,7 +95,11 @@ const ACTION_EVENT: Record<string, string> = {
 };
 
 export class SandboxCompute implements ComputeDriver {
-  constructor(readonly cloud: SandboxCloud) {}
+  private readonly proxy: NovaProxy;
+
+  constructor(readonly cloud: SandboxCloud) {
+    this.proxy = new NovaProxy(cloud);
+  }
 
   private get store() { return this.cloud.store; }
 
@@ -1001,12 +1006,7 @@ export class SandboxCompute implements ComputeDriver {
 
   async listServerSecurityGroups(req: ComputeRequest<'listServerSecurityGroups'>): Promise<ComputeResponse<'listServerSecurityGroups'>> {
     const s = this.server(req.context, req.path.server_id);
-    return out({
-      security_groups: s.security_groups.map((name) => {
-        const g = this.cloud.network.securityGroup(s.project_id, name);
-        return { id: g.id, name: g.name, description: (g as { description?: string }).description ?? '', tenant_id: s.project_id, rules: [] };
-      }),
-    });
+    return out(await this.proxy.serverSecurityGroups(req.context, s.id));
   }
 
   /** os-resetState (admin): straight to active or error, task state cleared. */
@@ -1788,7 +1788,7 @@ export class SandboxCompute implements ComputeDriver {
 
   async listQuotaSetDefaults(req: ComputeRequest<'listQuotaSetDefaults'>): Promise<ComputeResponse<'listQuotaSetDefaults'>> {
     const ctx = req.context;
-    return out({ quota_set: this.quotaBody(ctx, req.path.id, false, { ...DEFAULT_QUOTAS }) });
+    return out({ quota_set: this.quotaBody(ctx, req.path.id, false, quotaDefaults(this.store)) });
   }
 
   async updateQuotaSet(req: ComputeRequest<'updateQuotaSet'>): Promise<ComputeResponse<'updateQuotaSet'>> {
@@ -1819,6 +1819,346 @@ export class SandboxCompute implements ComputeDriver {
   async deleteQuotaSet(req: ComputeRequest<'deleteQuotaSet'>): Promise<ComputeResponse<'deleteQuotaSet'>> {
     requireAdmin(req.context, 'os_compute_api:os-quota-sets:delete');
     this.store.delete('quota', req.path.id);
+  }
+
+  // ---- Nova's proxy APIs (compute-proxy.ts): images, security groups, floating IPs, networks, volumes ----
+
+  async listImages(req: ComputeRequest<'listImages'>): Promise<ComputeResponse<'listImages'>> {
+    return out(this.proxy.listImages(req.context, req.query as Record<string, unknown>, false));
+  }
+
+  async listImagesDetail(req: ComputeRequest<'listImagesDetail'>): Promise<ComputeResponse<'listImagesDetail'>> {
+    return out(this.proxy.listImages(req.context, req.query as Record<string, unknown>, true));
+  }
+
+  async showImage(req: ComputeRequest<'showImage'>): Promise<ComputeResponse<'showImage'>> {
+    return out(this.proxy.showImage(req.context, req.path.id));
+  }
+
+  async deleteImage(req: ComputeRequest<'deleteImage'>): Promise<ComputeResponse<'deleteImage'>> {
+    await this.proxy.deleteImage(req.context, req.path.id);
+  }
+
+  async listImageMetadata(req: ComputeRequest<'listImageMetadata'>): Promise<ComputeResponse<'listImageMetadata'>> {
+    return out({ metadata: this.proxy.imageMetadata(req.context, req.path.image_id) });
+  }
+
+  async createImageMetadata(req: ComputeRequest<'createImageMetadata'>): Promise<ComputeResponse<'createImageMetadata'>> {
+    const md = (req.body as unknown as { metadata: Record<string, string> }).metadata;
+    return out({ metadata: await this.proxy.setImageMetadata(req.context, req.path.image_id, md, false) });
+  }
+
+  async replaceImageMetadata(req: ComputeRequest<'replaceImageMetadata'>): Promise<ComputeResponse<'replaceImageMetadata'>> {
+    const md = (req.body as unknown as { metadata: Record<string, string> }).metadata;
+    return out({ metadata: await this.proxy.setImageMetadata(req.context, req.path.image_id, md, true) });
+  }
+
+  async showImageMetadata(req: ComputeRequest<'showImageMetadata'>): Promise<ComputeResponse<'showImageMetadata'>> {
+    const md = this.proxy.imageMetadata(req.context, req.path.image_id);
+    const key = req.path.id;
+    if (!(key in md)) throw Fault.notFound('Image metadata item not found.');
+    return out({ meta: { [key]: md[key] } });
+  }
+
+  async updateImageMetadata(req: ComputeRequest<'updateImageMetadata'>): Promise<ComputeResponse<'updateImageMetadata'>> {
+    const meta = (req.body as unknown as { meta: Record<string, string> }).meta;
+    const key = req.path.id;
+    this.proxy.imageMetadata(req.context, req.path.image_id);
+    if (!(key in meta)) throw Fault.badRequest('Request body and URI mismatch');
+    if (Object.keys(meta).length > 1) throw Fault.badRequest('Request body contains too many items');
+    const md = await this.proxy.setImageMetadata(req.context, req.path.image_id, { [key]: meta[key]! }, false);
+    return out({ meta: { [key]: md[key] } });
+  }
+
+  async deleteImageMetadata(req: ComputeRequest<'deleteImageMetadata'>): Promise<ComputeResponse<'deleteImageMetadata'>> {
+    const md = this.proxy.imageMetadata(req.context, req.path.image_id);
+    const key = req.path.id;
+    if (!(key in md)) throw Fault.notFound(`Invalid metadata key`);
+    delete md[key];
+    await this.proxy.setImageMetadata(req.context, req.path.image_id, md, true);
+  }
+
+  async listSecurityGroups(req: ComputeRequest<'listSecurityGroups'>): Promise<ComputeResponse<'listSecurityGroups'>> {
+    return out(await this.proxy.listSecurityGroups(req.context, req.query as Record<string, unknown>));
+  }
+
+  async showSecurityGroup(req: ComputeRequest<'showSecurityGroup'>): Promise<ComputeResponse<'showSecurityGroup'>> {
+    return out(await this.proxy.showSecurityGroup(req.context, req.path.id));
+  }
+
+  async createSecurityGroup(req: ComputeRequest<'createSecurityGroup'>): Promise<ComputeResponse<'createSecurityGroup'>> {
+    const b = (req.body as unknown as { security_group?: { name?: unknown; description?: unknown } }).security_group;
+    if (!b) throw Fault.badRequest('Missing parameter security_group');
+    return out(await this.proxy.createSecurityGroup(req.context, b));
+  }
+
+  async updateSecurityGroup(req: ComputeRequest<'updateSecurityGroup'>): Promise<ComputeResponse<'updateSecurityGroup'>> {
+    const b = (req.body as unknown as { security_group?: { name?: unknown; description?: unknown } }).security_group;
+    if (!b) throw Fault.badRequest('Missing parameter security_group');
+    return out(await this.proxy.updateSecurityGroup(req.context, req.path.id, b));
+  }
+
+  async deleteSecurityGroup(req: ComputeRequest<'deleteSecurityGroup'>): Promise<ComputeResponse<'deleteSecurityGroup'>> {
+    await this.proxy.deleteSecurityGroup(req.context, req.path.id);
+  }
+
+  async createSecurityGroupRule(req: ComputeRequest<'createSecurityGroupRule'>): Promise<ComputeResponse<'createSecurityGroupRule'>> {
+    const b = (req.body as unknown as { security_group_rule?: Record<string, unknown> }).security_group_rule;
+    if (!b) throw Fault.badRequest('Missing parameter security_group_rule');
+    return out(await this.proxy.createSecurityGroupRule(req.context, b));
+  }
+
+  async deleteSecurityGroupRule(req: ComputeRequest<'deleteSecurityGroupRule'>): Promise<ComputeResponse<'deleteSecurityGroupRule'>> {
+    await this.proxy.deleteSecurityGroupRule(req.context, req.path.id);
+  }
+
+  async listFloatingIps(req: ComputeRequest<'listFloatingIps'>): Promise<ComputeResponse<'listFloatingIps'>> {
+    return out(await this.proxy.listFloatingIps(req.context));
+  }
+
+  async showFloatingIp(req: ComputeRequest<'showFloatingIp'>): Promise<ComputeResponse<'showFloatingIp'>> {
+    return out(await this.proxy.showFloatingIp(req.context, req.path.id));
+  }
+
+  async createFloatingIp(req: ComputeRequest<'createFloatingIp'>): Promise<ComputeResponse<'createFloatingIp'>> {
+    const pool = (req.body as unknown as { pool?: string | null } | undefined)?.pool ?? undefined;
+    return out(await this.proxy.createFloatingIp(req.context, pool));
+  }
+
+  async deleteFloatingIp(req: ComputeRequest<'deleteFloatingIp'>): Promise<ComputeResponse<'deleteFloatingIp'>> {
+    await this.proxy.deleteFloatingIp(req.context, req.path.id);
+  }
+
+  async listFloatingIpPools(_req: ComputeRequest<'listFloatingIpPools'>): Promise<ComputeResponse<'listFloatingIpPools'>> {
+    return out(this.proxy.listFloatingIpPools());
+  }
+
+  async addFloatingIpServer(req: ComputeRequest<'addFloatingIpServer'>): Promise<ComputeResponse<'addFloatingIpServer'>> {
+    const b = (req.body as unknown as { addFloatingIp: { address: string; fixed_address?: string } }).addFloatingIp;
+    const s = this.server(req.context, req.path.id);
+    await this.proxy.associateFloatingIp(req.context, s.id, b.address, b.fixed_address);
+  }
+
+  async removeFloatingIpServer(req: ComputeRequest<'removeFloatingIpServer'>): Promise<ComputeResponse<'removeFloatingIpServer'>> {
+    const b = (req.body as unknown as { removeFloatingIp: { address: string } }).removeFloatingIp;
+    const s = this.server(req.context, req.path.id);
+    await this.proxy.disassociateFloatingIp(req.context, s.id, b.address);
+  }
+
+  async listNetworks(req: ComputeRequest<'listNetworks'>): Promise<ComputeResponse<'listNetworks'>> {
+    return out(await this.proxy.listNetworks(req.context));
+  }
+
+  async showNetwork(req: ComputeRequest<'showNetwork'>): Promise<ComputeResponse<'showNetwork'>> {
+    return out(await this.proxy.showNetwork(req.context, req.path.id));
+  }
+
+  async listTenantNetworks(req: ComputeRequest<'listTenantNetworks'>): Promise<ComputeResponse<'listTenantNetworks'>> {
+    return out(await this.proxy.listTenantNetworks(req.context));
+  }
+
+  async showTenantNetwork(req: ComputeRequest<'showTenantNetwork'>): Promise<ComputeResponse<'showTenantNetwork'>> {
+    return out(await this.proxy.showTenantNetwork(req.context, req.path.id));
+  }
+
+  async listVolumes(req: ComputeRequest<'listVolumes'>): Promise<ComputeResponse<'listVolumes'>> {
+    return out(await this.proxy.listVolumes(req.context, req.query as Record<string, unknown>));
+  }
+
+  async listVolumesDetail(req: ComputeRequest<'listVolumesDetail'>): Promise<ComputeResponse<'listVolumesDetail'>> {
+    return out(await this.proxy.listVolumes(req.context, req.query as Record<string, unknown>));
+  }
+
+  async showVolume(req: ComputeRequest<'showVolume'>): Promise<ComputeResponse<'showVolume'>> {
+    return out(await this.proxy.showVolume(req.context, req.path.id));
+  }
+
+  async createVolume(req: ComputeRequest<'createVolume'>): Promise<ComputeResponse<'createVolume'>> {
+    const b = (req.body as unknown as { volume: Record<string, unknown> }).volume;
+    return out(await this.proxy.createVolume(req.context, b));
+  }
+
+  async deleteVolume(req: ComputeRequest<'deleteVolume'>): Promise<ComputeResponse<'deleteVolume'>> {
+    await this.proxy.deleteVolume(req.context, req.path.id);
+  }
+
+  async listSnapshots(req: ComputeRequest<'listSnapshots'>): Promise<ComputeResponse<'listSnapshots'>> {
+    return out(await this.proxy.listSnapshots(req.context, req.query as Record<string, unknown>));
+  }
+
+  async listSnapshotsDetail(req: ComputeRequest<'listSnapshotsDetail'>): Promise<ComputeResponse<'listSnapshotsDetail'>> {
+    return out(await this.proxy.listSnapshots(req.context, req.query as Record<string, unknown>));
+  }
+
+  async showSnapshot(req: ComputeRequest<'showSnapshot'>): Promise<ComputeResponse<'showSnapshot'>> {
+    return out(await this.proxy.showSnapshot(req.context, req.path.id));
+  }
+
+  async createSnapshot(req: ComputeRequest<'createSnapshot'>): Promise<ComputeResponse<'createSnapshot'>> {
+    const b = (req.body as unknown as { snapshot: Record<string, unknown> }).snapshot;
+    return out(await this.proxy.createSnapshot(req.context, b));
+  }
+
+  async deleteSnapshot(req: ComputeRequest<'deleteSnapshot'>): Promise<ComputeResponse<'deleteSnapshot'>> {
+    await this.proxy.deleteSnapshot(req.context, req.path.id);
+  }
+
+  // ---- hosts' power and maintenance (os-hosts, before 2.43) ------------------------------
+
+  /** Only the compute host can be acted on; others are Nova's 404. */
+  private computeHost(id: string): void {
+    if (id !== HOST) throw Fault.notFound(`Compute host ${id} could not be found.`);
+  }
+
+  async listHostReboot(req: ComputeRequest<'listHostReboot'>): Promise<ComputeResponse<'listHostReboot'>> {
+    this.computeHost(req.path.id);
+    return out({ host: req.path.id, power_action: 'reboot' });
+  }
+
+  async listHostShutdown(req: ComputeRequest<'listHostShutdown'>): Promise<ComputeResponse<'listHostShutdown'>> {
+    this.computeHost(req.path.id);
+    return out({ host: req.path.id, power_action: 'shutdown' });
+  }
+
+  async listHostStartup(req: ComputeRequest<'listHostStartup'>): Promise<ComputeResponse<'listHostStartup'>> {
+    this.computeHost(req.path.id);
+    return out({ host: req.path.id, power_action: 'startup' });
+  }
+
+  /** Enables or disables the host's nova-compute service; maintenance mode is kept as asked. */
+  async updateHost(req: ComputeRequest<'updateHost'>): Promise<ComputeResponse<'updateHost'>> {
+    const b = (req.body ?? {}) as unknown as { status?: string; maintenance_mode?: string };
+    const flag = (v: string | undefined, name: string): boolean | undefined => {
+      if (v === undefined) return undefined;
+      const l = v.toLowerCase();
+      if (l !== 'enable' && l !== 'disable') throw Fault.badRequest(`Invalid input for field/attribute ${name}. Value: ${v}.`);
+      return l === 'enable';
+    };
+    const enabled = flag(b.status, 'status');
+    const maintenance = flag(b.maintenance_mode, 'maintenance_mode');
+    if (enabled === undefined && maintenance === undefined) throw Fault.badRequest("'status' or 'maintenance_mode' needed for host update");
+    this.computeHost(req.path.id);
+    const result: Record<string, unknown> = { host: req.path.id };
+    this.store.tx(() => {
+      const x = this.services().find((y) => y.binary === 'nova-compute')!;
+      if (enabled !== undefined) {
+        x.disabled = !enabled;
+        x.disabled_reason = null;
+        result.status = enabled ? 'enabled' : 'disabled';
+      }
+      if (maintenance !== undefined) result.maintenance_mode = maintenance ? 'on_maintenance' : 'off_maintenance';
+      const now = isoZ();
+      if (this.store.get('nova_service', x.id)) this.store.put('nova_service', x);
+      else this.store.insert('nova_service', { ...x, created_at: now, updated_at: now });
+    });
+    return out(result);
+  }
+
+  // ---- quota classes ---------------------------------------------------------------------
+
+  private quotaClassBody(ctx: Ctx, id: string, withId: boolean): Record<string, unknown> {
+    const limits = id === 'default' ? quotaDefaults(this.store) : { ...quotaDefaults(this.store), ...this.store.get<QuotaRecord>('quota_class', id)?.limits };
+    const body: Record<string, unknown> = withId ? { id } : {};
+    for (const k of quotaClassKeys(ctx.microversion)) body[k] = limits[k];
+    return body;
+  }
+
+  async showQuotaClassSet(req: ComputeRequest<'showQuotaClassSet'>): Promise<ComputeResponse<'showQuotaClassSet'>> {
+    return out({ quota_class_set: this.quotaClassBody(req.context, req.path.id, true) });
+  }
+
+  async updateQuotaClassSet(req: ComputeRequest<'updateQuotaClassSet'>): Promise<ComputeResponse<'updateQuotaClassSet'>> {
+    const ctx = req.context;
+    const id = req.path.id;
+    const b = (req.body as unknown as { quota_class_set: Record<string, unknown> }).quota_class_set;
+    this.store.tx(() => {
+      const rec = this.store.get<QuotaRecord>('quota_class', id);
+      const limits = { ...(rec?.limits ?? {}) };
+      for (const [k, v] of Object.entries(b)) {
+        if (!(k in DEFAULT_QUOTAS)) throw Fault.badRequest(`Bad key(s) ${k} in quota_class_set`);
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < -1) throw Fault.badRequest(`Quota limit ${String(v)} for ${k} must be -1 or greater.`);
+        limits[k] = n;
+      }
+      const now = isoZ();
+      if (rec) this.store.put<QuotaRecord>('quota_class', { ...rec, limits });
+      else this.store.insert<QuotaRecord>('quota_class', { id, project_id: null, limits, created_at: now, updated_at: now });
+    });
+    return out({ quota_class_set: this.quotaClassBody(ctx, id, false) });
+  }
+
+  // ---- server password, external events, usage audit log, extensions, deferred delete -------
+
+  /** The sandbox's guests post no encrypted password: empty until they would, and after a clear. */
+  async listServerServerPassword(req: ComputeRequest<'listServerServerPassword'>): Promise<ComputeResponse<'listServerServerPassword'>> {
+    this.server(req.context, req.path.server_id);
+    return out({ password: '' });
+  }
+
+  async deleteAllServerServerPassword(req: ComputeRequest<'deleteAllServerServerPassword'>): Promise<ComputeResponse<'deleteAllServerServerPassword'>> {
+    this.server(req.context, req.path.server_id);
+  }
+
+  /** Events for servers (Neutron's and Cinder's notifications): each answered with its own code; 207 when some are not, 404 when none is. */
+  async createServerExternalEvent(req: ComputeRequest<'createServerExternalEvent'>): Promise<ComputeResponse<'createServerExternalEvent'> | Reply<ComputeResponse<'createServerExternalEvent'>>> {
+    const events = (req.body as unknown as { events: { name: string; server_uuid: string; status?: string; tag?: string }[] }).events;
+    let found = 0;
+    const answered = events.map((e) => {
+      const s = this.store.get<ServerRecord>('server', e.server_uuid);
+      const ok = s !== undefined && s.vm_state !== 'building';
+      if (ok) found++;
+      return { ...e, status: ok ? e.status ?? 'completed' : 'failed', code: ok ? 200 : s ? 422 : 404 };
+    });
+    if (!found) throw Fault.notFound('No instances found for any event');
+    return found === events.length ? out({ events: answered }) : out(new Reply({ events: answered }, 207));
+  }
+
+  /**
+   * The audit of the calendar month before a time (Nova's default
+   * `instance_usage_audit_period`): the sandbox's one host has always done it.
+   */
+  private auditLog(before: number): Record<string, unknown> {
+    const d = new Date(before);
+    const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+    const fmt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
+    const instances = this.store.list<ServerRecord>('server', { where: (s) => Date.parse(s.created_at) < end }).length;
+    return {
+      hosts_not_run: [], log: { [HOST]: { state: 'DONE', instances, errors: 0, message: `Instance usage audit ran for host ${HOST}, ${instances} instances in ${0.01} seconds.` } },
+      num_hosts: 1, num_hosts_done: 1, num_hosts_not_run: 0, num_hosts_running: 0,
+      overall_status: 'ALL hosts done. 0 errors.', period_beginning: fmt(start), period_ending: fmt(end), total_errors: 0, total_instances: instances,
+    };
+  }
+
+  async listInstanceUsageAuditLog(_req: ComputeRequest<'listInstanceUsageAuditLog'>): Promise<ComputeResponse<'listInstanceUsageAuditLog'>> {
+    return out({ instance_usage_audit_logs: this.auditLog(Date.now()) });
+  }
+
+  async showInstanceUsageAuditLog(req: ComputeRequest<'showInstanceUsageAuditLog'>): Promise<ComputeResponse<'showInstanceUsageAuditLog'>> {
+    const raw = decodeURIComponent(req.path.id);
+    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(raw);
+    const ms = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : NaN;
+    if (Number.isNaN(ms)) throw Fault.badRequest(`Invalid timestamp for date ${raw}`);
+    return out({ instance_usage_audit_log: this.auditLog(ms) });
+  }
+
+  async listExtensions(_req: ComputeRequest<'listExtensions'>): Promise<ComputeResponse<'listExtensions'>> {
+    return out({ extensions: EXTENSIONS.map(extensionView) });
+  }
+
+  async showExtension(req: ComputeRequest<'showExtension'>): Promise<ComputeResponse<'showExtension'>> {
+    const e = EXTENSIONS.find((x) => x[0] === req.path.id);
+    if (!e) throw Fault.notFound(`Extension ${req.path.id} could not be found.`);
+    return out({ extension: extensionView(e) });
+  }
+
+  /** Deleted servers go at once (no soft delete): nothing is ever waiting to be restored. */
+  async restoreServer(req: ComputeRequest<'restoreServer'>): Promise<ComputeResponse<'restoreServer'>> {
+    this.act(req.context, req.path.id, 'restore', [], () => undefined);
+  }
+
+  async forceDeleteServer(req: ComputeRequest<'forceDeleteServer'>): Promise<ComputeResponse<'forceDeleteServer'>> {
+    this.act(req.context, req.path.id, 'forceDelete', [], () => undefined);
   }
 
   // ---- usage -----------------------------------------------------------------------
@@ -1941,5 +2281,52 @@ export function computeSide(cloud: SandboxCloud): ComputeSide {
   return {
     serversUsingImage: (imageId) => cloud.store.list<ServerRecord>('server', { where: (s) => s.image_id === imageId }).map((s) => s.id),
     serverExists: (projectId, serverId) => cloud.store.get<ServerRecord>('server', serverId)?.project_id === projectId,
+  };
+}
+
+/**
+ * Nova's v2.1 extension list, frozen since microversions replaced extensions:
+ * [alias, name]. Clients (Tempest among them) look some up by alias.
+ */
+const EXTENSIONS: readonly (readonly [string, string])[] = [
+  ['NMN', 'Multinic'], ['OS-DCF', 'DiskConfig'], ['OS-EXT-AZ', 'ExtendedAvailabilityZone'], ['OS-EXT-IMG-SIZE', 'ImageSize'],
+  ['OS-EXT-IPS', 'ExtendedIps'], ['OS-EXT-IPS-MAC', 'ExtendedIpsMac'], ['OS-EXT-SRV-ATTR', 'ExtendedServerAttributes'],
+  ['OS-EXT-STS', 'ExtendedStatus'], ['OS-FLV-DISABLED', 'FlavorDisabled'], ['OS-FLV-EXT-DATA', 'FlavorExtraData'],
+  ['OS-SCH-HNT', 'SchedulerHints'], ['OS-SRV-USG', 'ServerUsage'], ['os-access-ips', 'AccessIPs'], ['os-admin-actions', 'AdminActions'],
+  ['os-admin-password', 'AdminPassword'], ['os-agents', 'Agents'], ['os-aggregates', 'Aggregates'],
+  ['os-assisted-volume-snapshots', 'AssistedVolumeSnapshots'], ['os-attach-interfaces', 'AttachInterfaces'],
+  ['os-availability-zone', 'AvailabilityZone'], ['os-baremetal-ext-status', 'BareMetalExtStatus'], ['os-baremetal-nodes', 'BareMetalNodes'],
+  ['os-block-device-mapping', 'BlockDeviceMapping'], ['os-block-device-mapping-v2-boot', 'BlockDeviceMappingV2Boot'],
+  ['os-cell-capacities', 'CellCapacities'], ['os-cells', 'Cells'], ['os-certificates', 'Certificates'], ['os-cloudpipe', 'Cloudpipe'],
+  ['os-cloudpipe-update', 'CloudpipeUpdate'], ['os-config-drive', 'ConfigDrive'], ['os-console-auth-tokens', 'ConsoleAuthTokens'],
+  ['os-console-output', 'ConsoleOutput'], ['os-consoles', 'Consoles'], ['os-create-backup', 'CreateBackup'],
+  ['os-create-server-ext', 'Createserverext'], ['os-deferred-delete', 'DeferredDelete'], ['os-evacuate', 'Evacuate'],
+  ['os-extended-evacuate-find-host', 'ExtendedEvacuateFindHost'], ['os-extended-floating-ips', 'ExtendedFloatingIps'],
+  ['os-extended-hypervisors', 'ExtendedHypervisors'], ['os-extended-networks', 'ExtendedNetworks'], ['os-extended-quotas', 'ExtendedQuotas'],
+  ['os-extended-rescue-with-image', 'ExtendedRescueWithImage'], ['os-extended-services', 'ExtendedServices'],
+  ['os-extended-services-delete', 'ExtendedServicesDelete'], ['os-extended-status', 'ExtendedStatus'], ['os-extended-volumes', 'ExtendedVolumes'],
+  ['os-fixed-ips', 'FixedIPs'], ['os-flavor-access', 'FlavorAccess'], ['os-flavor-extra-specs', 'FlavorExtraSpecs'],
+  ['os-flavor-manage', 'FlavorManage'], ['os-flavor-rxtx', 'FlavorRxtx'], ['os-flavor-swap', 'FlavorSwap'],
+  ['os-floating-ip-dns', 'FloatingIpDns'], ['os-floating-ip-pools', 'FloatingIpPools'], ['os-floating-ips', 'FloatingIps'],
+  ['os-floating-ips-bulk', 'FloatingIpsBulk'], ['os-fping', 'Fping'], ['os-hide-server-addresses', 'HideServerAddresses'],
+  ['os-hosts', 'Hosts'], ['os-hypervisor-status', 'HypervisorStatus'], ['os-hypervisors', 'Hypervisors'],
+  ['os-instance-actions', 'InstanceActions'], ['os-instance_usage_audit_log', 'OSInstanceUsageAuditLog'], ['os-keypairs', 'Keypairs'],
+  ['os-lock-server', 'LockServer'], ['os-migrate-server', 'MigrateServer'], ['os-migrations', 'Migrations'],
+  ['os-multiple-create', 'MultipleCreate'], ['os-networks', 'Networks'], ['os-networks-associate', 'NetworkAssociationSupport'],
+  ['os-pause-server', 'PauseServer'], ['os-personality', 'Personality'], ['os-preserve-ephemeral-rebuild', 'PreserveEphemeralOnRebuild'],
+  ['os-quota-class-sets', 'QuotaClasses'], ['os-quota-sets', 'Quotas'], ['os-rescue', 'Rescue'], ['os-security-group-default-rules', 'SecurityGroupDefaultRules'],
+  ['os-security-groups', 'SecurityGroups'], ['os-server-diagnostics', 'ServerDiagnostics'], ['os-server-external-events', 'ServerExternalEvents'],
+  ['os-server-group-quotas', 'ServerGroupQuotas'], ['os-server-groups', 'ServerGroups'], ['os-server-list-multi-status', 'ServerListMultiStatus'],
+  ['os-server-password', 'ServerPassword'], ['os-server-sort-keys', 'ServerSortKeys'], ['os-server-start-stop', 'ServerStartStop'],
+  ['os-services', 'Services'], ['os-shelve', 'Shelve'], ['os-simple-tenant-usage', 'SimpleTenantUsage'], ['os-suspend-server', 'SuspendServer'],
+  ['os-tenant-networks', 'OSTenantNetworks'], ['os-used-limits', 'UsedLimits'], ['os-used-limits-for-admin', 'UsedLimitsForAdmin'],
+  ['os-user-data', 'UserData'], ['os-user-quotas', 'UserQuotas'], ['os-virtual-interfaces', 'VirtualInterfaces'],
+  ['os-volume-attachment-update', 'VolumeAttachmentUpdate'], ['os-volumes', 'Volumes'],
+];
+
+function extensionView([alias, name]: readonly [string, string]) {
+  return {
+    alias, name, description: `${name}, as the sandbox's Nova serves it.`, links: [],
+    namespace: 'http://docs.openstack.org/compute/ext/fake_xml', updated: '2014-12-03T00:00:00Z',
   };
 }

@@ -980,7 +980,26 @@ export class SandboxImage implements ImageDriver {
 // ---- what the other sandbox services ask of the image service ---------------------
 
 export function imageSide(cloud: SandboxCloud): ImageSide {
+  const glance = new SandboxImage(cloud);
+  /** Glance's default list: hidden images left out, community ones only their owner's, shared ones once accepted. */
+  const listed = (img: GlanceImage, who: Caller): boolean => {
+    if (img.os_hidden) return false;
+    if (who.admin || img.owner === who.project || img.visibility === 'public') return true;
+    return img.visibility === 'shared' && membership(cloud, img.id, who.project)?.status === 'accepted';
+  };
   return {
+    api: (method, ctx, call) => cloud.callService(glance, { name: 'image', prefix: '/image', microversion: null }, method, ctx, call),
+
+    visibleImages(projectId, admin) {
+      const who: Caller = { project: projectId, admin };
+      return cloud.store.list<GlanceImage>(KIND).filter((img) => listed(img, who));
+    },
+
+    visibleImage(projectId, admin, id) {
+      const img = cloud.store.get<GlanceImage>(KIND, id);
+      return img && visible(cloud, img, { project: projectId, admin }) ? img : undefined;
+    },
+
     image(projectId, id) {
       const img = cloud.store.get<GlanceImage>(KIND, id);
       if (!img || !visible(cloud, img, { project: projectId, admin: false })) return undefined;

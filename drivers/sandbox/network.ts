@@ -1855,7 +1855,30 @@ export function networkSide(cloud: SandboxCloud): NetworkSide {
     if (!byName.length) throw notFound('SecurityGroupNotFound', `Security group ${nameOrId} not found.`);
     return byName[0]!;
   };
+  const neutron = new SandboxNetwork(cloud);
   return {
+    api: (method, ctx, call) => cloud.callService(neutron, { name: 'network', prefix: '/network', microversion: null }, method, ctx, call),
+
+    serverPorts: (serverId) => serverPorts(serverId),
+
+    floatingPools() {
+      return store.tx(() => {
+        let nets = store.list<NetworkRec>(K.network, { where: (n) => n.external });
+        if (!nets.length) {
+          // The provider network devstack makes; owned by no project, like an admin's.
+          const now = isoZ();
+          const n = store.insert<NetworkRec>(K.network, {
+            id: store.newId(), project_id: null, name: 'public', description: '', admin_state_up: true, shared: false,
+            external: true, mtu: DEFAULT_MTU, port_security_enabled: true, availability_zone_hints: [], revision_number: 1,
+            created_at: now, updated_at: now,
+          });
+          core.createSubnet({ project: '', admin: true }, { network_id: n.id, ip_version: 4, cidr: '172.24.4.0/24', name: 'public-subnet', gateway_ip: '172.24.4.1' });
+          nets = [n];
+        }
+        return nets.map((n) => ({ id: n.id, name: n.name }));
+      });
+    },
+
     allocateServerPort(projectId, req) {
       return store.tx(() => {
         const who: Who = { project: projectId, admin: false };

@@ -2290,6 +2290,8 @@ export function volumeSide(cloud: SandboxCloud): VolumeSide {
     return v;
   };
   return {
+    api: (method, ctx, call) => cloud.callService(d, { name: 'block-storage', prefix: '/volume', microversion: '3.0' }, method, ctx, call),
+
     volume(projectId, id) {
       const v = d.loadVolume(id);
       return v && v.project_id === projectId ? v : undefined;
