@@ -337,11 +337,6 @@ describe('sandbox: images (Glance v2)', function () {
     expect(((await h.request('GET', '/image/v2/schemas/members')).json as { name: string }).name).to.equal('members');
     expect((await h.request('GET', '/image/v2/info/import')).json).to.have.property('import-methods');
   });
-
-  it('metadefs schemas are not served (the metadata definitions catalog is not written): 501', async () => {
-    const r = await h.request('GET', '/image/v2/schemas/metadefs/namespace');
-    expect(r.status).to.equal(501);
-  });
 });
 
 describe('sandbox: image size limit', () => {
