@@ -951,7 +951,7 @@ export class SandboxCompute implements ComputeDriver {
     return out(new Reply(undefined, 202, { Location: location }));
   }
 
-  /** createBackup: a snapshot marked as a backup (rotation of older backups is not done by the sandbox). */
+  /** createBackup: a snapshot marked as a backup; older backups beyond the rotation are deleted. */
   async createBackupServer(req: ComputeRequest<'createBackupServer'>): Promise<ComputeResponse<'createBackupServer'> | Reply<ComputeResponse<'createBackupServer'>>> {
     const ctx = req.context;
     const b = (req.body as unknown as { createBackup: { name: string; backup_type: string; rotation: number | string; metadata?: Record<string, string> } }).createBackup;
@@ -962,6 +962,15 @@ export class SandboxCompute implements ComputeDriver {
       const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { ...(b.metadata ?? {}), instance_uuid: s.id, image_type: 'backup', backup_type: b.backup_type });
       imageId = image.id;
     });
+    // Rotation: only the newest `rotation` backups of this type of this server are kept.
+    const s = this.server(ctx, req.path.id);
+    const backups = this.cloud.image.visibleImages(s.project_id, false).filter((i) => {
+      const p = i.properties ?? {};
+      return p.image_type === 'backup' && p.backup_type === b.backup_type && p.instance_uuid === s.id;
+    });
+    for (const old of backups.slice(0, Math.max(0, backups.length - Math.max(rotation, 1)))) {
+      await this.cloud.image.api('deleteImage', ctx, { path: { image_id: old.id } });
+    }
     if (atLeast(ctx.microversion, '2.45')) return out({ image_id: imageId });
     return out(new Reply(undefined, 202, { Location: `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${imageId}` }));
   }
@@ -1257,6 +1266,43 @@ export class SandboxCompute implements ComputeDriver {
       this.cloud.volume.detach(s.project_id, v.id, s.id);
       s.volumes = s.volumes.filter((x) => x !== v);
     });
+  }
+
+  /**
+   * PUT os-volume_attachments/{volume}: swaps the attached volume for another
+   * (an admin's call), or from 2.85 changes the attachment's
+   * delete_on_termination when the volume is the same.
+   */
+  async updateServerVolumeAttachment(req: ComputeRequest<'updateServerVolumeAttachment'>): Promise<ComputeResponse<'updateServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { volumeAttachment: { volumeId: string; delete_on_termination?: boolean } }).volumeAttachment;
+    const oldId = req.path.id;
+    const s0 = this.server(ctx, req.path.server_id);
+    if (!this.cloud.volume.volume(s0.project_id, oldId)) throw Fault.notFound(`Volume ${oldId} could not be found.`);
+    const swap = b.volumeId !== oldId;
+    if (swap) {
+      requireAdmin(ctx, 'os_compute_api:os-volumes-attachments:swap');
+      if (!this.cloud.volume.volume(s0.project_id, b.volumeId)) throw Fault.badRequest(`Volume ${b.volumeId} could not be found.`);
+    } else if (!atLeast(ctx.microversion, '2.85')) {
+      throw Fault.badRequest(`Invalid volume: the volume ${oldId} is already attached; swapping it for itself is not a change.`);
+    }
+    this.act(ctx, s0.id, swap ? 'swap_volume' : 'update_volume', ['active', 'paused', 'resized'], (s) => {
+      const att = s.volumes.find((x) => x.id === oldId);
+      if (!att) throw Fault.notFound('The volume was either invalid or not attached to the instance.');
+      if (swap) {
+        try {
+          this.cloud.volume.attach(s.project_id, b.volumeId, s.id, att.device);
+        } catch (err) {
+          if (err instanceof Fault && err.status === 409) throw Fault.badRequest(`Invalid volume: ${err.message}`);
+          throw err;
+        }
+        this.cloud.volume.detach(s.project_id, oldId, s.id);
+        att.id = b.volumeId;
+      }
+      if (b.delete_on_termination !== undefined && atLeast(ctx.microversion, '2.85')) att.delete_on_termination = b.delete_on_termination;
+    });
+    // Nova answers 202 with no body (the spec lists one).
+    return out(undefined);
   }
 
   // ---- interface attachments -----------------------------------------------------------

@@ -197,6 +197,44 @@ describe('sandbox: Nova proxy APIs', function () {
     });
   });
 
+  describe('snapshots, backups and volume swap', () => {
+    const v237 = { 'openstack-api-version': 'compute 2.37' };
+    async function activeServer(): Promise<Json> {
+      const s = (await ok('POST', '/compute/v2.1/servers', { body: { server: { name: 'snap', flavorRef: '1', imageRef: imageId, networks: 'none' } }, headers: v237 }, 202)).server;
+      for (let i = 0; i < 40 && (await ok('GET', `/compute/v2.1/servers/${s.id}`)).server.status !== 'ACTIVE'; i++) await sleep(20);
+      return s;
+    }
+    async function idle(id: string): Promise<void> {
+      for (let i = 0; i < 40 && (await ok('GET', `/compute/v2.1/servers/${id}`)).server['OS-EXT-STS:task_state'] !== null; i++) await sleep(20);
+    }
+
+    it('keeps only the newest `rotation` backups', async () => {
+      const s = await activeServer();
+      const names: string[] = [];
+      for (const n of ['b1', 'b2', 'b3']) {
+        await idle(s.id);
+        const r = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { body: { createBackup: { name: n, backup_type: 'daily', rotation: 2 } } });
+        expect(r.status, r.text).to.equal(202);
+        names.push(n);
+      }
+      const left = (await ok('GET', `/compute/v2.1/images/detail?server=${s.id}&type=backup`)).images.map((i: Json) => i.name).sort();
+      expect(left).to.deep.equal(['b2', 'b3']);
+      await idle(s.id);
+      await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
+    });
+
+    it('swaps: 404 for a volume not attached, 400 for an unknown new one', async () => {
+      const s = await activeServer();
+      const vol = (await ok('POST', '/compute/v2.1/os-volumes', { body: { volume: { size: 1 } } })).volume;
+      for (let i = 0; i < 40 && (await ok('GET', `/compute/v2.1/os-volumes/${vol.id}`)).volume.status !== 'available'; i++) await sleep(20);
+      await ok('POST', `/compute/v2.1/servers/${s.id}/os-volume_attachments`, { body: { volumeAttachment: { volumeId: vol.id } } });
+      const missing = '00000000-0000-0000-0000-000000000000';
+      await fails('PUT', `/compute/v2.1/servers/${s.id}/os-volume_attachments/${missing}`, 404, { body: { volumeAttachment: { volumeId: vol.id } } });
+      await fails('PUT', `/compute/v2.1/servers/${s.id}/os-volume_attachments/${vol.id}`, 400, { body: { volumeAttachment: { volumeId: missing } } });
+      await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
+    });
+  });
+
   describe('admin APIs', () => {
     it('os-hosts: power actions and updates on the compute host only', async () => {
       await fails('GET', '/compute/v2.1/os-hosts/nohost/reboot', 404);
