@@ -32,7 +32,7 @@ import { IdentityStore } from './identity/store.js';
 import { KeyRepository } from './identity/keys.js';
 import { TokenSealer } from './identity/tokens.js';
 import { IdentityService } from './identity/service.js';
-import { AUTH_PLUGINS } from './identity/auth.js';
+import { authPlugin } from './identity/auth.js';
 import { seedCatalog } from './identity/catalog.js';
 import { KeystoneIdentity } from './identity/keystone.js';
 import { identityV2Router } from './identity/v2.js';
@@ -87,7 +87,7 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
   }
   store ??= new SqliteStore(storePath(config));
   const plugins = config.identity.auth.map((name) => {
-    const p = AUTH_PLUGINS[name];
+    const p = authPlugin(name, config);
     if (!p) throw new Error(`unknown auth plugin ${name}`);
     return p;
   });

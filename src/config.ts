@@ -28,7 +28,7 @@ export interface Config {
     keyDir: string | null;
     /** Keys kept by `stackgate keys rotate` (the primary and the older ones still accepted). */
     activeKeys: number;
-    /** Auth plugins tried in order: `local` (users stored by the gateway). */
+    /** Auth plugins tried in order: `local` (users stored by the gateway), `softlayer` (SoftLayer username + API key). */
     auth: string[];
   };
   /** Hooks in their fixed order; each can be turned off. */
@@ -44,11 +44,36 @@ export interface Config {
     /** Largest image upload, bytes. */
     maxImageBytes: number;
   };
+  /** The SoftLayer (IBM Cloud classic) backend and its auth plugin. */
+  softlayer: SoftLayerConfig;
   /**
    * Validate every response against the spec; a violation becomes a 500 naming
    * it. For the contract tests, never in production.
    */
   contract: boolean;
+}
+
+/** A flavor the SoftLayer backend offers: SoftLayer sizes guests by cores, memory and disk. */
+export interface SoftLayerFlavor { name: string; vcpus: number; ramMb: number; diskGb: number }
+
+export interface SoftLayerConfig {
+  /** REST endpoint (`…/rest/v3.1`). */
+  endpoint: string;
+  /** Time one SoftLayer call may take. */
+  timeoutMs: number;
+  /** Retries of a read-only call after a timeout, reset or 5xx. */
+  retries: number;
+  /** Datacenter for servers created without an availability zone. */
+  datacenter: string;
+  /** DNS domain of guests created from OpenStack server names without one. */
+  domain: string;
+  /** Flavors offered (those the account cannot order are left out). */
+  flavors: SoftLayerFlavor[];
+  /**
+   * Local users mapped to SoftLayer credentials: the user logs in with their
+   * gateway password; the API key is read from the named environment variable.
+   */
+  mappedUsers: Record<string, { username: string; apiKeyEnv: string }>;
 }
 
 export function defaultConfig(): Config {
@@ -67,6 +92,21 @@ export function defaultConfig(): Config {
     rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 } },
     audit: { file: null },
     sandbox: { buildDelayMs: 1000, maxImageBytes: 2 * 1024 * 1024 * 1024 },
+    softlayer: {
+      endpoint: 'https://api.softlayer.com/rest/v3.1',
+      timeoutMs: 20_000,
+      retries: 2,
+      datacenter: 'dal10',
+      domain: 'stackgate.local',
+      flavors: [
+        { name: 'sl.1x1x25', vcpus: 1, ramMb: 1024, diskGb: 25 },
+        { name: 'sl.1x2x25', vcpus: 1, ramMb: 2048, diskGb: 25 },
+        { name: 'sl.2x4x25', vcpus: 2, ramMb: 4096, diskGb: 25 },
+        { name: 'sl.4x8x100', vcpus: 4, ramMb: 8192, diskGb: 100 },
+        { name: 'sl.8x16x100', vcpus: 8, ramMb: 16384, diskGb: 100 },
+      ],
+      mappedUsers: {},
+    },
     contract: false,
   };
 }
@@ -100,7 +140,7 @@ const SCHEMA = {
         tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 24 * 3600 },
         keyDir: { type: ['string', 'null'] },
         activeKeys: { type: 'integer', minimum: 2, maximum: 100 },
-        auth: { type: 'array', minItems: 1, items: { enum: ['local'] } },
+        auth: { type: 'array', minItems: 1, items: { enum: ['local', 'softlayer'] } },
       },
     },
     hooks: {
@@ -118,6 +158,35 @@ const SCHEMA = {
     sandbox: {
       type: 'object', additionalProperties: false,
       properties: { buildDelayMs: { type: 'integer', minimum: 0, maximum: 600_000 }, maxImageBytes: { type: 'integer', minimum: 1 } },
+    },
+    softlayer: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        endpoint: { type: 'string', pattern: '^https?://[^/\\s]+(/[^\\s]*)?$' },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        retries: { type: 'integer', minimum: 0, maximum: 5 },
+        datacenter: { type: 'string', pattern: '^[a-z]{3}[0-9]{2}$' },
+        domain: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$' },
+        flavors: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['name', 'vcpus', 'ramMb', 'diskGb'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+              vcpus: { type: 'integer', minimum: 1, maximum: 64 },
+              ramMb: { type: 'integer', minimum: 512 },
+              diskGb: { type: 'integer', minimum: 1 },
+            },
+          },
+        },
+        mappedUsers: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object', additionalProperties: false, required: ['username', 'apiKeyEnv'],
+            properties: { username: { type: 'string', minLength: 1 }, apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' } },
+          },
+        },
+      },
     },
   },
 } as const;
@@ -168,11 +237,12 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_LOG_LEVEL: ['log', 'level'],
     STACKGATE_TOKEN_TTL: ['identity', 'tokenTtlSeconds'],
     STACKGATE_SANDBOX_BUILD_DELAY_MS: ['sandbox', 'buildDelayMs'],
+    STACKGATE_SOFTLAYER_ENDPOINT: ['softlayer', 'endpoint'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];
     if (raw === undefined) continue;
-    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' ? raw : YAML.parse(raw) as unknown;
+    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' ? raw : YAML.parse(raw) as unknown;
     let cur = out;
     path.slice(0, -1).forEach((p) => { cur = (cur[p] ??= {}) as Record<string, unknown>; });
     cur[path[path.length - 1]!] = value;

@@ -1,0 +1,268 @@
+/**
+ * Glance over SoftLayer image templates (SoftLayer_Virtual_Guest_Block_Device_Template_Group):
+ * the account's private and shared templates and SoftLayer's public ones.
+ * Show, rename (JSON patch of /name and /description), delete, and members as
+ * SoftLayer's sharing with other accounts (permitSharingAccess). Uploads,
+ * downloads, imports, tags and metadefs have no SoftLayer counterpart here: 501.
+ */
+import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/index.js';
+import { Reply, type RequestContext } from '../../generated/common.js';
+import { Fault } from '../../src/faults.js';
+import { SoftLayerCloud, isoZ, type SlTemplate } from './cloud.js';
+
+type Ctx = RequestContext;
+type Json = Record<string, unknown>;
+
+function out<T>(body: unknown): T {
+  return body as T;
+}
+
+/** Glance status of a template: a capture still running is `saving`. */
+export function templateStatus(t: SlTemplate): 'active' | 'saving' {
+  const key = t.status?.keyName ?? 'ACTIVE';
+  return key === 'ACTIVE' && !t.transaction ? 'active' : 'saving';
+}
+
+const EPOCH = '1970-01-01T00:00:00Z';
+
+/** Members are SoftLayer accounts: `12345` or the account's project name `softlayer-12345`. */
+function memberAccount(member: string): number {
+  const m = /^(?:softlayer-)?(\d{1,12})$/.exec(member);
+  if (!m) throw Fault.notFound(`Member ${member} is not a SoftLayer account id.`);
+  return Number(m[1]);
+}
+
+export class SoftLayerImage implements ImageDriver {
+  constructor(private readonly cloud: SoftLayerCloud) {}
+
+  private view(ctx: Ctx, t: SlTemplate): Json {
+    const created = isoZ(t.createDate) ?? EPOCH;
+    const visibility = t.publicFlag ? 'public' : t.accountId !== undefined && t.accountId !== null && ctx.auth && !this.own(ctx, t) ? 'shared' : 'private';
+    const size = Number(t.blockDevicesDiskSpaceTotal ?? 0);
+    const v: Json = {
+      id: t.globalIdentifier,
+      name: t.name,
+      status: templateStatus(t),
+      visibility,
+      protected: Boolean(t.publicFlag),
+      os_hidden: false,
+      owner: t.accountId === null || t.accountId === undefined ? null : String(t.accountId),
+      disk_format: 'vhd',
+      container_format: 'bare',
+      size: size || null,
+      virtual_size: null,
+      checksum: null,
+      os_hash_algo: null,
+      os_hash_value: null,
+      min_ram: 0,
+      min_disk: 0,
+      created_at: created,
+      updated_at: created,
+      tags: [],
+      self: `/v2/images/${t.globalIdentifier}`,
+      file: `/v2/images/${t.globalIdentifier}/file`,
+      schema: '/v2/schemas/image',
+      softlayer_template_id: String(t.id),
+    };
+    if (t.note) v.description = t.note;
+    if (t.operatingSystemReferenceCode) v.os_distro = t.operatingSystemReferenceCode.split('_')[0]!.toLowerCase();
+    if (t.datacenters?.length) v.softlayer_datacenters = t.datacenters.map((d) => d.name).join(',');
+    return v;
+  }
+
+  /** The caller's own account's template (the token knows the account through its project). */
+  private own(ctx: Ctx, t: SlTemplate): boolean {
+    const project = ctx.auth?.projectName ?? '';
+    return project === `softlayer-${t.accountId}`;
+  }
+
+  async listImages(req: ImageRequest<'listImages'>): Promise<ImageResponse<'listImages'>> {
+    const ctx = req.context;
+    const q = req.query as Json;
+    let list = (await this.cloud.templates(ctx)).map((t) => this.view(ctx, t));
+    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format', 'os_distro'] as const) {
+      const want = q[key];
+      if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
+    }
+    const sortKey = typeof q.sort_key === 'string' ? q.sort_key : 'created_at';
+    const desc = q.sort_dir !== 'asc';
+    list.sort((a, b) => {
+      const c = String(a[sortKey] ?? '').localeCompare(String(b[sortKey] ?? '')) || String(a.id).localeCompare(String(b.id));
+      return desc ? -c : c;
+    });
+    let start = 0;
+    if (typeof q.marker === 'string') {
+      const i = list.findIndex((v) => v.id === q.marker);
+      if (i < 0) throw Fault.badRequest(`marker [${q.marker}] not found`);
+      start = i + 1;
+    }
+    const limit = q.limit === undefined ? 25 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest('limit param must be an integer');
+    const page = list.slice(start, start + limit);
+    const body: Json = { images: page, first: '/v2/images', schema: '/v2/schemas/images' };
+    if (start + limit < list.length && page.length) {
+      const u = new URLSearchParams();
+      for (const [k, v] of Object.entries(q)) if (k !== 'marker' && typeof v === 'string') u.set(k, v);
+      u.set('marker', String(page[page.length - 1]!.id));
+      body.next = `/v2/images?${u.toString()}`;
+    }
+    return out(body);
+  }
+
+  async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {
+    return out(this.view(req.context, await this.cloud.template(req.context, req.path.image_id)));
+  }
+
+  async deleteImage(req: ImageRequest<'deleteImage'>): Promise<ImageResponse<'deleteImage'>> {
+    const t = await this.cloud.template(req.context, req.path.image_id);
+    if (t.publicFlag) throw Fault.forbidden('Image is protected: SoftLayer public images cannot be deleted.');
+    if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it belongs to another account.`);
+    await this.cloud.call(req.context, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'deleteObject', { id: t.id });
+  }
+
+  /** JSON patch: SoftLayer templates have a name and a note; the rest is read-only here. */
+  async updateImage(req: ImageRequest<'updateImage'>): Promise<ImageResponse<'updateImage'>> {
+    const ctx = req.context;
+    const t = await this.cloud.template(ctx, req.path.image_id);
+    if (t.publicFlag || !this.own(ctx, t)) throw Fault.forbidden(`You are not permitted to modify image ${req.path.image_id}.`);
+    const ops = req.body as unknown as { op: string; path: string; value?: unknown }[];
+    if (!Array.isArray(ops)) throw Fault.badRequest('Request body must be a JSON array of operation objects.');
+    const edit: Json = {};
+    for (const o of ops) {
+      const key = o.path.replace(/^\//, '');
+      if (o.op !== 'replace' && o.op !== 'add' && !(o.op === 'remove' && key === 'description')) {
+        throw Fault.forbidden(`Attribute '${key}' cannot be changed with '${o.op}': SoftLayer templates keep only a name and a description.`);
+      }
+      if (key === 'name') {
+        if (typeof o.value !== 'string' || !o.value.trim()) throw Fault.badRequest("Provided object does not match schema 'image': name must be a non-empty string");
+        edit.name = o.value;
+      } else if (key === 'description') edit.note = o.op === 'remove' ? '' : String(o.value ?? '');
+      else throw Fault.forbidden(`Attribute '${key}' is read-only on the SoftLayer backend.`);
+    }
+    if (Object.keys(edit).length) await this.cloud.call(ctx, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'editObject', { id: t.id, params: [edit] });
+    return out(this.view(ctx, await this.cloud.template(ctx, req.path.image_id)));
+  }
+
+  // ---- members: SoftLayer's sharing of a template with other accounts ----------
+
+  private memberView(t: SlTemplate, accountId: number, createDate?: string): Json {
+    const at = isoZ(createDate ?? t.createDate) ?? EPOCH;
+    // SoftLayer shares without asking the other account: the share is accepted at once.
+    return { image_id: t.globalIdentifier, member_id: String(accountId), status: 'accepted', created_at: at, updated_at: at, schema: '/v2/schemas/member' };
+  }
+
+  private async ownTemplate(ctx: Ctx, imageId: string): Promise<SlTemplate> {
+    const t = await this.cloud.template(ctx, imageId);
+    if (t.publicFlag) throw Fault.forbidden('Public images do not have members.');
+    if (!this.own(ctx, t)) throw Fault.forbidden(`Only the owner of image ${imageId} can manage its members.`);
+    return t;
+  }
+
+  private async shares(ctx: Ctx, t: SlTemplate): Promise<{ accountId: number; createDate?: string }[]> {
+    return this.cloud.listAll(ctx, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'getAccountReferences', { id: t.id, mask: 'mask[accountId,createDate]' });
+  }
+
+  async listImageMembers(req: ImageRequest<'listImageMembers'>): Promise<ImageResponse<'listImageMembers'>> {
+    const t = await this.ownTemplate(req.context, req.path.image_id);
+    const refs = await this.shares(req.context, t);
+    return out({ members: refs.map((r) => this.memberView(t, r.accountId, r.createDate)), schema: '/v2/schemas/members' });
+  }
+
+  async showImageMember(req: ImageRequest<'showImageMember'>): Promise<ImageResponse<'showImageMember'>> {
+    const t = await this.ownTemplate(req.context, req.path.image_id);
+    const account = memberAccount(req.path.member_id);
+    const ref = (await this.shares(req.context, t)).find((r) => r.accountId === account);
+    if (!ref) throw Fault.notFound(`Member ${req.path.member_id} not found for image ${req.path.image_id}.`);
+    return out(this.memberView(t, account, ref.createDate));
+  }
+
+  async createImageMember(req: ImageRequest<'createImageMember'>): Promise<ImageResponse<'createImageMember'>> {
+    const t = await this.ownTemplate(req.context, req.path.image_id);
+    const member = String((req.body as unknown as { member: unknown }).member ?? '');
+    let account: number;
+    try { account = memberAccount(member); } catch { throw Fault.badRequest(`Member ${member} is not a SoftLayer account id.`); }
+    if ((await this.shares(req.context, t)).some((r) => r.accountId === account)) throw Fault.conflict(`Member ${member} already exists for image ${req.path.image_id}.`);
+    await this.cloud.call(req.context, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'permitSharingAccess', { id: t.id, params: [account] });
+    return out(this.memberView(t, account));
+  }
+
+  async deleteImageMember(req: ImageRequest<'deleteImageMember'>): Promise<ImageResponse<'deleteImageMember'> | Reply<ImageResponse<'deleteImageMember'>>> {
+    const t = await this.ownTemplate(req.context, req.path.image_id);
+    const account = memberAccount(req.path.member_id);
+    if (!(await this.shares(req.context, t)).some((r) => r.accountId === account)) throw Fault.notFound(`Member ${req.path.member_id} not found for image ${req.path.image_id}.`);
+    await this.cloud.call(req.context, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'denySharingAccess', { id: t.id, params: [account] });
+    return new Reply(undefined, 204);
+  }
+
+  // ---- schemas: what this backend's images and members look like ----------------
+
+  async listSchemaImage(): Promise<ImageResponse<'listSchemaImage'>> {
+    return out(imageSchema());
+  }
+
+  async listSchemaImages(): Promise<ImageResponse<'listSchemaImages'>> {
+    return out(collectionSchema('images', imageSchema()));
+  }
+
+  async listSchemaMember(): Promise<ImageResponse<'listSchemaMember'>> {
+    return out(memberSchema());
+  }
+
+  async listSchemaMembers(): Promise<ImageResponse<'listSchemaMembers'>> {
+    return out(collectionSchema('members', memberSchema()));
+  }
+}
+
+const NULLABLE_STRING = { type: ['null', 'string'] };
+
+function imageSchema(): Json {
+  return {
+    name: 'image',
+    properties: {
+      id: { type: 'string', pattern: '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$' },
+      name: { ...NULLABLE_STRING, maxLength: 255 },
+      status: { type: 'string', readOnly: true, enum: ['queued', 'saving', 'active', 'killed', 'deleted', 'uploading', 'importing', 'pending_delete', 'deactivated'] },
+      visibility: { type: 'string', enum: ['community', 'public', 'private', 'shared'] },
+      protected: { type: 'boolean' },
+      os_hidden: { type: 'boolean' },
+      checksum: { ...NULLABLE_STRING, readOnly: true },
+      os_hash_algo: { ...NULLABLE_STRING, readOnly: true },
+      os_hash_value: { ...NULLABLE_STRING, readOnly: true },
+      owner: { ...NULLABLE_STRING, maxLength: 255 },
+      size: { type: ['null', 'integer'], readOnly: true },
+      virtual_size: { type: ['null', 'integer'], readOnly: true },
+      container_format: { ...NULLABLE_STRING, enum: [null, 'bare'] },
+      disk_format: { ...NULLABLE_STRING, enum: [null, 'vhd'] },
+      created_at: { type: 'string', readOnly: true },
+      updated_at: { type: 'string', readOnly: true },
+      tags: { type: 'array', items: { type: 'string', maxLength: 255 } },
+      min_ram: { type: 'integer' },
+      min_disk: { type: 'integer' },
+      self: { type: 'string', readOnly: true },
+      file: { type: 'string', readOnly: true },
+      schema: { type: 'string', readOnly: true },
+      description: { type: 'string' },
+    },
+    additionalProperties: { type: 'string' },
+    links: [{ rel: 'self', href: '{self}' }, { rel: 'enclosure', href: '{file}' }, { rel: 'describedby', href: '{schema}' }],
+  };
+}
+
+function memberSchema(): Json {
+  return {
+    name: 'member',
+    properties: {
+      member_id: { type: 'string' }, image_id: { type: 'string' }, created_at: { type: 'string' }, updated_at: { type: 'string' },
+      status: { type: 'string', enum: ['pending', 'accepted', 'rejected'] }, schema: { readOnly: true, type: 'string' },
+    },
+    additionalProperties: false,
+  };
+}
+
+function collectionSchema(name: string, item: Json): Json {
+  return {
+    name,
+    properties: { [name]: { type: 'array', items: item }, first: { type: 'string' }, next: { type: 'string' }, schema: { type: 'string' } },
+    links: [{ rel: 'first', href: '{first}' }, { rel: 'next', href: '{next}' }, { rel: 'describedby', href: '{schema}' }],
+  };
+}
