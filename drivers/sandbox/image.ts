@@ -671,6 +671,10 @@ export class SandboxImage implements ImageDriver {
       const img = findImage(this.cloud, who, id);
       if (!owns(img, who)) throw Fault.forbidden('You are not permitted to delete this image.');
       if (img.protected) throw Fault.forbidden(`Image ${id} is protected and cannot be deleted.`);
+      // Glance answers 409 for an image whose data is still in use (InUseByStore);
+      // in the sandbox a server booted from the image is that use.
+      const servers = this.cloud.compute.serversUsingImage(id);
+      if (servers.length) throw Fault.conflict(`Image ${id} could not be deleted because it is in use by server(s): ${servers.join(', ')}.`);
       this.store.delete(KIND, id);
       for (const m of this.store.list<MemberRecord>(MEMBER_KIND, { where: (x) => x.image_id === id })) this.store.delete(MEMBER_KIND, m.id);
     });

@@ -172,6 +172,8 @@ describe('openstack CLI: end-to-end scenario', function () {
     expect(row.Host).to.equal('sandbox-compute');
 
     // --- teardown -------------------------------------------------------------------
+    // The image is in use by the server: Glance refuses to delete it (409).
+    await expectFailure(os(['image', 'delete', 'scn-image']), /ConflictException: 409/);
     await os(['server', 'delete', '--wait', 'scn-vm']);
     expect(await os(['server', 'list', '-f', 'json'])).to.deep.equal([]);
     await expectFailure(os(['server', 'show', 'scn-vm', '-f', 'json']), /No server with a name or ID|not found/i);

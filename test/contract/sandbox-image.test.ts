@@ -337,6 +337,23 @@ describe('sandbox: images (Glance v2)', function () {
     expect(((await h.request('GET', '/image/v2/schemas/members')).json as { name: string }).name).to.equal('members');
     expect((await h.request('GET', '/image/v2/info/import')).json).to.have.property('import-methods');
   });
+
+  it('refuses to delete an image a server was booted from (409 naming the server), then deletes it once the server is gone', async () => {
+    const img = await create({ name: 'booted', disk_format: 'raw', container_format: 'bare' });
+    expect((await upload(img.id, randomBytes(2048))).status).to.equal(204);
+    const s = await h.request('POST', '/compute/v2.1/servers', { body: { server: { name: 'uses-image', flavorRef: '1', imageRef: img.id, networks: 'none' } }, headers: { 'openstack-api-version': 'compute 2.37' } });
+    expect(s.status, s.text).to.equal(202);
+    const serverId = (s.json as { server: { id: string } }).server.id;
+    const refused = await h.request('DELETE', `/image/v2/images/${img.id}`);
+    expect(refused.status, refused.text).to.equal(409);
+    expect(refused.text).to.contain(serverId);
+    // The Nova images proxy goes through the same check.
+    expect((await h.request('DELETE', `/compute/v2.1/images/${img.id}`)).status).to.equal(409);
+    expect((await h.request('GET', `/image/v2/images/${img.id}`)).status).to.equal(200);
+    expect((await h.request('DELETE', `/compute/v2.1/servers/${serverId}`)).status).to.equal(204);
+    const gone = await h.request('DELETE', `/image/v2/images/${img.id}`);
+    expect(gone.status, gone.text).to.equal(204);
+  });
 });
 
 describe('sandbox: image size limit', () => {
