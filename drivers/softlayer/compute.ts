@@ -385,15 +385,12 @@ export class SoftLayerCompute implements ComputeDriver {
     if (st.task !== null || !['ACTIVE', 'SHUTOFF', 'PAUSED'].includes(st.status)) {
       throw Fault.conflict(`Cannot 'createImage' instance ${req.path.id} while it is in vm_state ${st.vm}${st.task ? ` and task_state ${st.task}` : ''}`);
     }
-    const disks = await this.cloud.call<{ id: number; device: string }[]>(ctx, 'SoftLayer_Virtual_Guest', 'getBlockDevices', { id: g.id, mask: 'mask[id,device]' });
-    // Device 1 is the swap disk, which SoftLayer never captures.
-    await this.cloud.call(ctx, 'SoftLayer_Virtual_Guest', 'createArchiveTransaction', { id: g.id, params: [name, disks.filter((d) => d.device !== '1'), `Captured by stackgate from server ${slUuid('guest', g.id)}`] });
-    const [image] = await this.cloud.listAll<SlTemplate>(ctx, 'SoftLayer_Account', 'getPrivateBlockDeviceTemplateGroups', {
-      mask: 'mask[id,globalIdentifier,name]',
-      filter: { privateBlockDeviceTemplateGroups: { name: { operation: name }, id: { operation: 'orderBy', options: [{ name: 'sort', value: ['DESC'] }] } } },
-      limit: 1,
+    const disks = await this.cloud.call<{ id: number; device: string; mountType?: string }[]>(ctx, 'SoftLayer_Virtual_Guest', 'getBlockDevices', { id: g.id, mask: 'mask[id,device,mountType]' });
+    // Nova snapshots the root disk: device 0 (1 is swap, CDs are never captured).
+    const image = await this.cloud.call<SlTemplate>(ctx, 'SoftLayer_Virtual_Guest', 'createArchiveTemplate', {
+      id: g.id, params: [name, disks.filter((d) => String(d.device) === '0' && d.mountType !== 'CD'), `Captured by stackgate from server ${slUuid('guest', g.id)}`],
     });
-    if (!image) throw new Fault('backendError', `SoftLayer accepted the capture of ${g.id} but shows no template named ${name}.`);
+    if (!image?.globalIdentifier) throw new Fault('backendError', `SoftLayer accepted the capture of guest ${g.id} but named no template.`);
     const location = `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${image.globalIdentifier}`;
     if (atLeast(ctx.microversion, '2.45')) return new Reply(out<ComputeResponse<'createImageServer'>>({ image_id: image.globalIdentifier }), 202);
     return new Reply(out<ComputeResponse<'createImageServer'>>(undefined), 202, { Location: location });

@@ -241,6 +241,12 @@ export const SERVICES: Record<string, Record<string, Handler>> = {
       const t = capture(s, g, String(c.params[0] ?? ''), typeof c.params[2] === 'string' ? c.params[2] : null);
       return { one: { id: t.txn!.id, createDate: t.txn!.createDate, guestId: g.id, transactionStatus: () => ({ name: 'CLOUD_IMAGE_CAPTURE', friendlyName: 'Capturing Image' }) } };
     },
+    // slcli's `vs capture`: the answer is the new template (slcli prints its globalIdentifier).
+    createArchiveTemplate: (s, c) => {
+      const g = idle(guestOf(s, c));
+      const t = capture(s, g, String(c.params[0] ?? ''), typeof c.params[2] === 'string' ? c.params[2] : null);
+      return { one: s.templateView(t) };
+    },
     captureImage: (s, c) => {
       const g = idle(guestOf(s, c));
       const tpl = obj(c.params[0], 'captureTemplate');
