@@ -943,7 +943,7 @@ export class SandboxCompute implements ComputeDriver {
     const b = (req.body as unknown as { createImage: { name: string; metadata?: Record<string, string> } }).createImage;
     let imageId = '';
     this.act(ctx, req.path.id, 'createImage', ['active', 'stopped', 'paused', 'suspended'], (s) => {
-      const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { ...(b.metadata ?? {}), instance_uuid: s.id, image_type: 'snapshot' });
+      const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { instance_uuid: s.id, image_type: 'snapshot', ...(b.metadata ?? {}) });
       imageId = image.id;
     });
     const location = `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${imageId}`;
@@ -959,7 +959,7 @@ export class SandboxCompute implements ComputeDriver {
     if (!Number.isInteger(rotation) || rotation < 0) throw Fault.badRequest(`Invalid input for field/attribute rotation. Value: ${String(b.rotation)}.`);
     let imageId = '';
     this.act(ctx, req.path.id, 'createBackup', ['active', 'stopped', 'paused', 'suspended'], (s) => {
-      const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { ...(b.metadata ?? {}), instance_uuid: s.id, image_type: 'backup', backup_type: b.backup_type });
+      const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { instance_uuid: s.id, image_type: 'backup', ...(b.metadata ?? {}), backup_type: b.backup_type });
       imageId = image.id;
     });
     // Rotation: only the newest `rotation` backups of this type of this server are kept.

@@ -208,6 +208,18 @@ describe('sandbox: Nova proxy APIs', function () {
       for (let i = 0; i < 40 && (await ok('GET', `/compute/v2.1/servers/${id}`)).server['OS-EXT-STS:task_state'] !== null; i++) await sleep(20);
     }
 
+    it('the metadata of a snapshot overrides the image_type Nova sets', async () => {
+      const s = await activeServer();
+      const r = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { body: { createImage: { name: 'typed', metadata: { image_type: 'test' } } } });
+      expect(r.status, r.text).to.equal(202);
+      const id = r.headers.get('location')!.split('/').pop()!;
+      const img = (await ok('GET', `/compute/v2.1/images/${id}`)).image;
+      expect(img.metadata).to.include({ image_type: 'test', instance_uuid: s.id });
+      expect(img.server.id).to.equal(s.id);
+      await ok('DELETE', `/compute/v2.1/images/${id}`, {}, 204);
+      await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
+    });
+
     it('keeps only the newest `rotation` backups', async () => {
       const s = await activeServer();
       const names: string[] = [];
