@@ -9,6 +9,8 @@ import { SoftLayerClient } from './client.js';
 import { SoftLayerCloud } from './cloud.js';
 import { SoftLayerCompute } from './compute.js';
 import { SoftLayerImage } from './image.js';
+import { SoftLayerVolume } from './volume.js';
+import { SoftLayerNetwork } from './network.js';
 
 const softlayer: BackendModule = {
   name: 'softlayer',
@@ -16,6 +18,8 @@ const softlayer: BackendModule = {
   classes: {
     compute: SoftLayerCompute,
     image: SoftLayerImage,
+    volume: SoftLayerVolume,
+    network: SoftLayerNetwork,
   },
   async create({ config, logger }) {
     const sl = config.softlayer;
@@ -24,6 +28,8 @@ const softlayer: BackendModule = {
     const drivers: Partial<DriverSet> = {
       compute: new SoftLayerCompute(cloud),
       image: new SoftLayerImage(cloud),
+      volume: new SoftLayerVolume(cloud),
+      network: new SoftLayerNetwork(cloud),
     };
     return { drivers, async close() {} };
   },

@@ -1,0 +1,182 @@
+/**
+ * Neutron over SoftLayer networking, read-only: networks are the account's
+ * VLANs (public VLANs are external networks), subnets are their subnets,
+ * ports are the guests' network components. Availability zones are the
+ * datacenters. Making VLANs and subnets is a SoftLayer order, routers and
+ * security groups are other products: not served here (501).
+ */
+import type { NetworkDriver, NetworkRequest, NetworkResponse } from '../../generated/index.js';
+import type { RequestContext } from '../../generated/common.js';
+import { Fault } from '../../src/faults.js';
+import { SoftLayerCloud, isoZ, slId, slUuid } from './cloud.js';
+
+type Ctx = RequestContext;
+type Json = Record<string, unknown>;
+
+function out<T>(body: unknown): T {
+  return body as T;
+}
+
+interface SlSubnet {
+  id: number; networkIdentifier: string; cidr: number; gateway?: string; broadcastAddress?: string; networkVlanId: number;
+  version?: number; addressSpace?: string; subnetType?: string; datacenter?: { name: string };
+}
+interface SlVlan {
+  id: number; vlanNumber: number; name?: string | null; networkSpace: string; accountId?: number;
+  primaryRouter?: { hostname?: string; datacenter?: { name: string } }; subnets?: { id: number }[];
+}
+interface SlComponent {
+  id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string;
+  primarySubnet?: { id: number } | null;
+}
+interface SlGuestPorts { id: number; hostname: string; createDate?: string; modifyDate?: string; datacenter?: { name: string }; networkComponents?: SlComponent[] }
+
+const VLAN_MASK = 'mask[id,vlanNumber,name,networkSpace,accountId,primaryRouter[hostname,datacenter[name]],subnets[id]]';
+const SUBNET_MASK = 'mask[id,networkIdentifier,cidr,gateway,broadcastAddress,networkVlanId,version,addressSpace,subnetType,datacenter[name]]';
+const PORTS_MASK = 'mask[id,hostname,createDate,modifyDate,datacenter[name],networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id]]]';
+const EPOCH = '1970-01-01T00:00:00Z';
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** Neutron list conventions: filter by any scalar field, `fields`, limit/marker. */
+function listing(items: Json[], q: Json, key: string, ctx: Ctx): Json {
+  let list = items;
+  for (const [k, v] of Object.entries(q)) {
+    if (['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir'].includes(k)) continue;
+    const wanted = (Array.isArray(v) ? v : [v]).map(String);
+    list = list.filter((item) => {
+      const have = item[k];
+      if (have === undefined) return false;
+      if (Array.isArray(have)) return wanted.some((w) => have.map(String).includes(w));
+      return wanted.includes(String(have));
+    });
+  }
+  let start = 0;
+  if (typeof q.marker === 'string') {
+    const i = list.findIndex((x) => x.id === q.marker);
+    if (i < 0) throw Fault.notFound(`Marker ${q.marker} could not be found.`);
+    start = i + 1;
+  }
+  const limit = q.limit === undefined ? list.length : Number(q.limit);
+  if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest(`Bad limit request: limit must be an integer 0 or greater and not '${String(q.limit)}'.`);
+  const page = list.slice(start, limit === 0 ? undefined : start + limit);
+  const fields = q.fields === undefined ? null : (Array.isArray(q.fields) ? q.fields : [q.fields]).map(String);
+  const body: Json = { [key]: fields ? page.map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => fields.includes(k)))) : page };
+  if (limit > 0 && start + limit < list.length && page.length) {
+    const u = new URL(ctx.url);
+    u.searchParams.set('marker', String(page[page.length - 1]!.id));
+    body[`${key}_links`] = [{ rel: 'next', href: u.toString() }];
+  }
+  return body;
+}
+
+export class SoftLayerNetwork implements NetworkDriver {
+  constructor(private readonly cloud: SoftLayerCloud) {}
+
+  private project(ctx: Ctx): string {
+    return ctx.auth?.projectId ?? '';
+  }
+
+  private networkView(ctx: Ctx, v: SlVlan): Json {
+    const dc = v.primaryRouter?.datacenter?.name;
+    return {
+      id: slUuid('vlan', v.id),
+      name: v.name || `${v.networkSpace.toLowerCase()}-${dc ?? 'vlan'}-${v.vlanNumber}`,
+      status: 'ACTIVE', admin_state_up: true, shared: false,
+      subnets: (v.subnets ?? []).map((s) => slUuid('subnet', s.id)),
+      tenant_id: this.project(ctx), project_id: this.project(ctx),
+      'router:external': v.networkSpace === 'PUBLIC',
+      mtu: 1500, port_security_enabled: false,
+      'provider:network_type': 'vlan', 'provider:physical_network': v.primaryRouter?.hostname ?? null, 'provider:segmentation_id': v.vlanNumber,
+      availability_zones: dc ? [dc] : [], availability_zone_hints: [],
+      description: '', tags: [], created_at: EPOCH, updated_at: EPOCH, revision_number: 0,
+      is_default: false, l2_adjacency: true,
+    };
+  }
+
+  private subnetView(ctx: Ctx, s: SlSubnet): Json {
+    const size = 2 ** (32 - s.cidr);
+    const base = ipToInt(s.networkIdentifier);
+    const gateway = s.gateway ?? intToIp(base + 1);
+    // SoftLayer keeps the network, gateway and broadcast addresses; guests get the rest.
+    const pools = size > 4 ? [{ start: intToIp(ipToInt(gateway) + 1), end: intToIp(base + size - 2) }] : [];
+    return {
+      id: slUuid('subnet', s.id), name: `${s.networkIdentifier}/${s.cidr}`, network_id: slUuid('vlan', s.networkVlanId),
+      cidr: `${s.networkIdentifier}/${s.cidr}`, ip_version: s.version ?? 4, gateway_ip: gateway, allocation_pools: pools,
+      enable_dhcp: false, dns_nameservers: [], host_routes: [], ipv6_ra_mode: null, ipv6_address_mode: null,
+      subnetpool_id: null, segment_id: null, service_types: [], description: s.subnetType ?? '', tags: [],
+      tenant_id: this.project(ctx), project_id: this.project(ctx), created_at: EPOCH, updated_at: EPOCH, revision_number: 0,
+    };
+  }
+
+  private portView(ctx: Ctx, g: SlGuestPorts, nc: SlComponent): Json {
+    return {
+      id: slUuid('port', nc.id), name: `eth${nc.port}`, network_id: nc.networkVlanId ? slUuid('vlan', nc.networkVlanId) : '',
+      mac_address: nc.macAddress ?? '', admin_state_up: true, status: nc.status === 'ACTIVE' ? 'ACTIVE' : 'DOWN',
+      fixed_ips: nc.primaryIpAddress && nc.primarySubnet ? [{ subnet_id: slUuid('subnet', nc.primarySubnet.id), ip_address: nc.primaryIpAddress }] : [],
+      device_id: slUuid('guest', g.id), device_owner: `compute:${g.datacenter?.name ?? 'nova'}`,
+      tenant_id: this.project(ctx), project_id: this.project(ctx), security_groups: [], allowed_address_pairs: [], extra_dhcp_opts: [],
+      'binding:vnic_type': 'normal', port_security_enabled: false, description: '', tags: [],
+      created_at: isoZ(g.createDate) ?? EPOCH, updated_at: isoZ(g.modifyDate ?? g.createDate) ?? EPOCH, revision_number: 0,
+    };
+  }
+
+  private notFound(what: string, id: string): never {
+    throw Fault.notFound(`${what} ${id} could not be found.`, { type: `${what}NotFound` });
+  }
+
+  async listNetworks(req: NetworkRequest<'listNetworks'>): Promise<NetworkResponse<'listNetworks'>> {
+    const ctx = req.context;
+    const vlans = await this.cloud.listAll<SlVlan>(ctx, 'SoftLayer_Account', 'getNetworkVlans', { mask: VLAN_MASK });
+    return out(listing(vlans.map((v) => this.networkView(ctx, v)), req.query as Json, 'networks', ctx));
+  }
+
+  async showNetwork(req: NetworkRequest<'showNetwork'>): Promise<NetworkResponse<'showNetwork'>> {
+    const ctx = req.context;
+    let n: number;
+    try { n = slId('vlan', req.path.network_id, 'Network'); } catch { this.notFound('Network', req.path.network_id); }
+    const v = await this.cloud.call<SlVlan>(ctx, 'SoftLayer_Network_Vlan', 'getObject', { id: n, mask: VLAN_MASK })
+      .catch((err: Fault) => (err.status === 404 ? this.notFound('Network', req.path.network_id) : Promise.reject(err)));
+    return out({ network: this.networkView(ctx, v) });
+  }
+
+  async listSubnets(req: NetworkRequest<'listSubnets'>): Promise<NetworkResponse<'listSubnets'>> {
+    const ctx = req.context;
+    const subnets = await this.cloud.listAll<SlSubnet>(ctx, 'SoftLayer_Account', 'getSubnets', { mask: SUBNET_MASK });
+    return out(listing(subnets.map((s) => this.subnetView(ctx, s)), req.query as Json, 'subnets', ctx));
+  }
+
+  async showSubnet(req: NetworkRequest<'showSubnet'>): Promise<NetworkResponse<'showSubnet'>> {
+    const ctx = req.context;
+    let n: number;
+    try { n = slId('subnet', req.path.subnet_id, 'Subnet'); } catch { this.notFound('Subnet', req.path.subnet_id); }
+    const s = await this.cloud.call<SlSubnet>(ctx, 'SoftLayer_Network_Subnet', 'getObject', { id: n, mask: SUBNET_MASK })
+      .catch((err: Fault) => (err.status === 404 ? this.notFound('Subnet', req.path.subnet_id) : Promise.reject(err)));
+    return out({ subnet: this.subnetView(ctx, s) });
+  }
+
+  private async ports(ctx: Ctx): Promise<Json[]> {
+    const guests = await this.cloud.listAll<SlGuestPorts>(ctx, 'SoftLayer_Account', 'getVirtualGuests', { mask: PORTS_MASK });
+    return guests.flatMap((g) => (g.networkComponents ?? []).map((nc) => this.portView(ctx, g, nc)));
+  }
+
+  async listPorts(req: NetworkRequest<'listPorts'>): Promise<NetworkResponse<'listPorts'>> {
+    return out(listing(await this.ports(req.context), req.query as Json, 'ports', req.context));
+  }
+
+  async showPort(req: NetworkRequest<'showPort'>): Promise<NetworkResponse<'showPort'>> {
+    const port = (await this.ports(req.context)).find((p) => p.id === req.path.port_id);
+    if (!port) this.notFound('Port', req.path.port_id);
+    return out({ port });
+  }
+
+  async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
+    const dcs = await this.cloud.datacenters(req.context);
+    return out(listing(dcs.map((d) => ({ name: d.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context));
+  }
+}

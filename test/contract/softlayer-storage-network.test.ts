@@ -1,0 +1,138 @@
+/**
+ * The SoftLayer backend's Glance, Cinder and Neutron through the gateway,
+ * against the SoftLayer simulator, responses checked against the spec.
+ */
+import { expect } from 'chai';
+import { startSoftLayerGateway, type SoftLayerHarness } from '../helpers/softlayer.js';
+import type { TestResponse } from '../helpers/gateway.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies, asserted field by field
+
+function expectStatus(res: TestResponse, status: number): void {
+  expect(res.status, `${res.text} ${res.headers.get('x-stackgate-contract-violation') ?? ''}`).to.equal(status);
+}
+
+describe('softlayer: image, volume, network', function () {
+  this.timeout(30_000);
+  let h: SoftLayerHarness;
+  const get = async (path: string, status = 200, headers: Record<string, string> = {}) => {
+    const res = await h.gw.request('GET', path, { token: h.token, headers });
+    expectStatus(res, status);
+    return res.json as Json;
+  };
+
+  before(async () => { h = await startSoftLayerGateway({ overrides: { contract: true } }); });
+  after(async () => { await h?.close(); });
+
+  describe('Glance over image templates', () => {
+    let privateId = '';
+
+    before(async () => {
+      // A guest to capture, made through Nova.
+      const images = (await get('/compute/v2.1/images')).images as Json[];
+      const res = await h.gw.request('POST', '/compute/v2.1/servers', { token: h.token, body: { server: { name: 'src', flavorRef: 'sl.1x1x25', imageRef: images[0]!.id } } });
+      expectStatus(res, 202);
+      const id = (res.json as Json).server.id as string;
+      for (let i = 0; i < 100 && (await get(`/compute/v2.1/servers/${id}`)).server.status !== 'ACTIVE'; i++) await new Promise((r) => setTimeout(r, 50));
+      const snap = await h.gw.request('POST', `/compute/v2.1/servers/${id}/action`, { token: h.token, body: { createImage: { name: 'golden' } }, headers: { 'OpenStack-API-Version': 'compute 2.45' } });
+      expectStatus(snap, 202);
+      privateId = (snap.json as Json).image_id;
+    });
+
+    it('lists public and private templates with their visibility; shows one', async () => {
+      const images = (await get('/image/v2/images')).images as Json[];
+      const byName = Object.fromEntries(images.map((i) => [i.name, i]));
+      expect(byName['ubuntu-22-64-public'].visibility).to.equal('public');
+      expect(byName['ubuntu-22-64-public'].protected).to.equal(true);
+      expect(byName.golden.visibility).to.equal('private');
+      expect(byName.golden.owner).to.equal(String(h.account.accountId));
+      expect(byName.golden.id).to.equal(privateId);
+      expect((await get(`/image/v2/images?visibility=private`)).images.map((i: Json) => i.name)).to.deep.equal(['golden']);
+      const one = await get(`/image/v2/images/${privateId}`);
+      expect(one.name).to.equal('golden');
+      expect(one.disk_format).to.equal('vhd');
+      await get('/image/v2/images/00000000-0000-4000-8000-000000000000', 404);
+      await get('/image/v2/schemas/image');
+    });
+
+    it('renames with a JSON patch; other attributes are read-only', async () => {
+      const patch = (body: unknown) => h.gw.request('PATCH', `/image/v2/images/${privateId}`, {
+        token: h.token, raw: JSON.stringify(body), headers: { 'content-type': 'application/openstack-images-v2.1-json-patch' },
+      });
+      const res = await patch([{ op: 'replace', path: '/name', value: 'golden-2' }]);
+      expectStatus(res, 200);
+      expect((res.json as Json).name).to.equal('golden-2');
+      expect([...h.sim.state.templates.values()].find((t) => t.globalIdentifier === privateId)!.name).to.equal('golden-2');
+      expectStatus(await patch([{ op: 'replace', path: '/min_ram', value: 512 }]), 403);
+    });
+
+    it('members are SoftLayer sharing with other accounts', async () => {
+      const add = await h.gw.request('POST', `/image/v2/images/${privateId}/members`, { token: h.token, body: { member: '424242' } });
+      expectStatus(add, 200);
+      expect((add.json as Json).status).to.equal('accepted');
+      expect([...h.sim.state.templates.values()].find((t) => t.globalIdentifier === privateId)!.sharedAccountIds).to.deep.equal([424242]);
+      expect((await get(`/image/v2/images/${privateId}/members`)).members.map((m: Json) => m.member_id)).to.deep.equal(['424242']);
+      expectStatus(await h.gw.request('DELETE', `/image/v2/images/${privateId}/members/424242`, { token: h.token }), 204);
+      expect((await get(`/image/v2/images/${privateId}/members`)).members).to.deep.equal([]);
+    });
+
+    it('deletes a private template; a public one is protected', async () => {
+      const pub = ((await get('/image/v2/images?visibility=public')).images as Json[])[0]!;
+      expectStatus(await h.gw.request('DELETE', `/image/v2/images/${pub.id}`, { token: h.token }), 403);
+      expectStatus(await h.gw.request('DELETE', `/image/v2/images/${privateId}`, { token: h.token }), 204);
+      await get(`/image/v2/images/${privateId}`, 404);
+    });
+
+    it('uploads have no SoftLayer counterpart: 501', async () => {
+      expectStatus(await h.gw.request('POST', '/image/v2/images', { token: h.token, body: { name: 'x' } }), 501);
+    });
+  });
+
+  describe('Cinder over block storage', () => {
+    it('lists and shows the account\'s iSCSI volumes, with types, zones and limits', async () => {
+      const mine = [...h.sim.state.storage.values()].filter((s) => s.accountId === h.account.accountId);
+      const vols = (await get('/volume/v3/volumes/detail')).volumes as Json[];
+      expect(vols.map((v) => [v.name, v.size, v.availability_zone, v.status, v.volume_type])).to.deep.equal(mine.map((s) => [s.username, s.capacityGb, 'dal10', 'available', 'endurance']));
+      const one = (await get(`/volume/v3/volumes/${vols[0]!.id}`)).volume;
+      expect(one.name).to.equal(mine[0]!.username);
+      await get('/volume/v3/volumes/51000005-0000-4000-8000-00000000ffff', 404);
+      expect(((await get('/volume/v3/types')).volume_types as Json[]).map((t) => t.name)).to.deep.equal(['endurance', 'performance']);
+      expect(((await get('/volume/v3/os-availability-zone')).availabilityZoneInfo as Json[]).map((z) => z.zoneName)).to.include('dal10');
+      expect((await get('/volume/v3/limits')).limits.absolute.totalGigabytesUsed).to.equal(mine[0]!.capacityGb);
+      expectStatus(await h.gw.request('POST', '/volume/v3/volumes', { token: h.token, body: { volume: { size: 1 } } }), 501);
+    });
+  });
+
+  describe('Neutron over VLANs, subnets and network components', () => {
+    it('networks are VLANs (public ones external), subnets their subnets', async () => {
+      const mine = [...h.sim.state.vlans.values()].filter((v) => v.accountId === h.account.accountId);
+      const nets = (await get('/network/v2.0/networks')).networks as Json[];
+      expect(nets).to.have.length(mine.length);
+      const pub = nets.find((n) => n['provider:segmentation_id'] === mine.find((v) => v.networkSpace === 'PUBLIC')!.vlanNumber)!;
+      expect(pub['router:external']).to.equal(true);
+      expect((await get(`/network/v2.0/networks/${pub.id}`)).network.name).to.equal(pub.name);
+      expect(((await get('/network/v2.0/networks?router:external=true')).networks as Json[]).every((n) => n['router:external'])).to.equal(true);
+      const subnet = (await get(`/network/v2.0/subnets/${pub.subnets[0]}`)).subnet;
+      const simSubnet = [...h.sim.state.subnets.values()].find((s) => s.vlanId === mine.find((v) => v.networkSpace === 'PUBLIC')!.id)!;
+      expect(subnet.cidr).to.equal(`${simSubnet.networkIdentifier}/${simSubnet.cidr}`);
+      expect(subnet.gateway_ip).to.equal(simSubnet.gateway);
+      expect(subnet.network_id).to.equal(pub.id);
+      expect((await get(`/network/v2.0/subnets?network_id=${pub.id}`)).subnets).to.have.length(1);
+      await get('/network/v2.0/networks/51000002-0000-4000-8000-00000000ffff', 404);
+      expectStatus(await h.gw.request('POST', '/network/v2.0/networks', { token: h.token, body: { network: { name: 'n' } } }), 501);
+    });
+
+    it('ports are the guests\' network components, tied to servers and subnets', async () => {
+      const servers = (await get('/compute/v2.1/servers')).servers as Json[];
+      expect(servers.length).to.be.greaterThan(0);
+      const ports = (await get(`/network/v2.0/ports?device_id=${servers[0]!.id}`)).ports as Json[];
+      expect(ports).to.have.length(2);
+      for (const p of ports) {
+        expect(p.fixed_ips).to.have.length(1);
+        await get(`/network/v2.0/subnets/${p.fixed_ips[0].subnet_id}`);
+        expect((await get(`/network/v2.0/ports/${p.id}`)).port.mac_address).to.equal(p.mac_address);
+      }
+      expect(((await get('/network/v2.0/availability_zones')).availability_zones as Json[]).map((z) => z.name)).to.include('wdc07');
+    });
+  });
+});
