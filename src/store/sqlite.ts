@@ -27,11 +27,20 @@ export interface Store {
   run(sql: string, ...params: unknown[]): { changes: number };
   migrate(owner: string, migrations: readonly Migration[]): void;
   close(): void;
+  /**
+   * Changes whenever rows this connection read may have changed behind its
+   * back: another connection committed, or a transaction here rolled back.
+   * Readers that keep parsed rows drop them when it changes; a store without
+   * it gets no such caching.
+   */
+  readEpoch?(): string;
 }
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Transactions that threw (and so were rolled back), for readEpoch. */
+  private rollbacks = 0;
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -53,7 +62,17 @@ export class SqliteStore implements Store {
   }
 
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.rollbacks++;
+      throw err;
+    }
+  }
+
+  readEpoch(): string {
+    // data_version changes when another connection commits (not for this one's own writes).
+    return `${(this.stmt('PRAGMA data_version').get() as { data_version: number }).data_version}:${this.rollbacks}`;
   }
 
   get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
