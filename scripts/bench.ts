@@ -6,63 +6,30 @@
  *   start      spawn → listening of `stackgate serve`, vs a bare Koa server
  *   rss        resident memory with all six services loaded, vs a bare Koa server
  *   tokens     token issue and validate rates, vs a bare Koa route with the same client
+ *   servers    create 1,000 servers through the API (rate), vs a bare Koa route doing
+ *              one SQLite insert; GET /servers/detail?limit=100 p50/p99 with 100,
+ *              1,000 and 10,000 servers, vs 100 and a bare Koa route with the same body
+ *   images     image upload and download MB/s, vs a plain copy of the file (bench/images.ts)
  *
  * Writes reports/bench.json. Targets: regen < 30 s, start < 1 s, RSS < 150 MB.
+ * BENCH_RUNS, BENCH_SERVERS, BENCH_FILL, BENCH_CREATE_SECONDS, BENCH_IMAGE_MB scale it down.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generateAll } from '../codegen/index.js';
+import { BARE_KOA, ROOT, median, rssMb, start, type Started } from './bench/lib.js';
+import { initDataDir } from './bench/gateway.js';
+import { benchServers } from './bench/servers.js';
+import { benchImages } from './bench/images.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kb / 102.4) / 10;
-}
-
-interface Started { ms: number; url: string; pid: number; stop(): Promise<void> }
-
-/** Spawns a server and waits for its "listening on URL" line. */
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started> {
-  return new Promise((resolvePromise, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no listening line after 20 s: ${out}`)); }, 20_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise({
-          ms: performance.now() - t0, url: m[1]!, pid: child.pid!,
-          stop: () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
-        });
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.once('exit', (code) => { clearTimeout(timer); if (!/listening/.test(out)) reject(new Error(`exited ${code}: ${out}`)); });
-  });
-}
-
-const BARE_KOA = `
-import Koa from 'koa';
-const app = new Koa();
-app.use((ctx) => { ctx.body = { ok: true }; });
-const s = app.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
-process.on('SIGTERM', () => process.exit(0));
-`;
+/** Servers created through the API, and servers in the store for the large listing. */
+const SERVERS = Number(process.env.BENCH_SERVERS ?? 1000);
+const FILL = Number(process.env.BENCH_FILL ?? 10_000);
+const CREATE_SECONDS = Number(process.env.BENCH_CREATE_SECONDS ?? 120);
+const IMAGE_MB = Number(process.env.BENCH_IMAGE_MB ?? 256);
 
 /** One request per service, so every service's routes and validators have run. */
 const WARM = [
@@ -158,9 +125,52 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  // servers and images, on one temp data dir (removed whatever happens)
+  const cloudDir = mkdtempSync(join(tmpdir(), 'sg-bench-cloud-'));
+  try {
+    const config = initDataDir(cloudDir);
+    Object.assign(results, await benchServers({ dir: cloudDir, config, create: SERVERS, fill: FILL, concurrency: 4, createSeconds: CREATE_SECONDS }));
+    Object.assign(results, await benchImages({ dir: cloudDir, config, mb: IMAGE_MB, runs: Math.min(RUNS, 3) }));
+  } finally {
+    rmSync(cloudDir, { recursive: true, force: true });
+  }
+
+  summary(results);
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'reports/bench.json'), JSON.stringify({ runs: RUNS, node: process.version, ...results }, null, 2) + '\n');
   console.log('bench: wrote reports/bench.json');
+}
+
+/** The figures side by side with their baselines, at the end of the run. */
+function summary(r: Record<string, unknown>): void {
+  // Each section's shape is made above; read back loosely for printing only.
+  const get = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], r);
+  const list = get('serverList') as Record<string, { p50Ms: number; p99Ms: number } | undefined> | undefined;
+  const at = (n: number) => list?.[`with${n}`];
+  const rows: [string, string, string, string][] = [
+    ['figure', 'stackgate', 'baseline', 'ratio'],
+    ['regen (s)', String((get('regen.seconds') as number).toFixed(1)), 'target 30', ''],
+    ['start (ms)', String(get('start.ms')), `bare Koa ${get('start.bareKoaMs')}`, String(get('start.ratio'))],
+    ['RSS after a request per service (MB)', String(get('rss.afterOneRequestPerServiceMb')), `bare Koa ${get('rss.bareKoaMb')}`, String(get('rss.ratio'))],
+    ['token validate (/s)', String(get('tokens.validatePerSecond')), `bare Koa ${get('tokens.bareKoaPerSecond')}`, String(get('tokens.validateVsBare'))],
+    ['server create (/s)', String(get('serverCreate.perSecond')), `Koa + 1 insert ${get('serverCreate.bareKoaSqliteInsertPerSecond')}`, String(get('serverCreate.ratio'))],
+  ];
+  const l100 = at(100);
+  for (const n of [SERVERS, FILL]) {
+    const l = at(n);
+    if (l && l100) rows.push([`servers/detail limit=100, ${n} servers p50/p99 (ms)`, `${l.p50Ms} / ${l.p99Ms}`, `100 servers ${l100.p50Ms} / ${l100.p99Ms}`, (l.p50Ms / l100.p50Ms).toFixed(1)]);
+  }
+  const bare = list?.bareKoaSameBody;
+  const l10k = at(FILL);
+  if (bare && l10k) rows.push([`  same, vs bare Koa with the same body`, `${l10k.p50Ms} / ${l10k.p99Ms}`, `bare Koa ${bare.p50Ms} / ${bare.p99Ms}`, (l10k.p50Ms / bare.p50Ms).toFixed(1)]);
+  rows.push([`RSS with ${FILL} servers, after listing (MB)`, String(get(`rssWithServers.with${FILL}AfterListingMb`)), `bare Koa ${get('rss.bareKoaMb')}`, '']);
+  rows.push(['image upload (MB/s)', String(get('imageData.uploadMBps')), `stream copy ${get('imageData.streamCopyMBps')}`, String(get('imageData.uploadVsStreamCopy'))]);
+  rows.push(['image download (MB/s)', String(get('imageData.downloadMBps')), `stream copy ${get('imageData.streamCopyMBps')}`, String(get('imageData.downloadVsStreamCopy'))]);
+  rows.push(['  plain copyFile (MB/s)', String(get('imageData.copyFileMBps')), '', '']);
+  const width = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+  console.log('');
+  for (const row of rows) console.log('  ' + row.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('   '));
+  console.log('');
 }
 
 main().catch((err: unknown) => { console.error(err); process.exit(1); });
