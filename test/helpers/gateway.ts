@@ -7,6 +7,7 @@ import { bootstrapIdentity } from '../../src/identity/bootstrap.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { BackendModule } from '../../drivers/types.js';
+import type { Logger } from 'pino';
 
 export interface Harness {
   gateway: Gateway;
@@ -31,7 +32,8 @@ export interface TestResponse {
 
 export const ADMIN_PASSWORD = 'admin-test-password';
 
-export async function startGateway(overrides: Record<string, unknown> = {}, backend?: BackendModule): Promise<Harness> {
+/** `logger`: where the gateway logs (silent unless given), e.g. to check what reaches the log. */
+export async function startGateway(overrides: Record<string, unknown> = {}, backend?: BackendModule, opts: { logger?: Logger } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sg-test-'));
   const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...overrides } });
   {
@@ -39,7 +41,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
     store.close();
   }
-  const gateway = await createGateway({ config, logger: createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent"), store: undefined as never }) } } : {}) });
+  const gateway = await createGateway({ config, logger: opts.logger ?? createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent"), store: undefined as never }) } } : {}) });
   const url = await gateway.listen(0, '127.0.0.1');
   const login = async (user: string, password: string, project?: string): Promise<string> => {
     const res = await fetch(`${url}/identity/v3/auth/tokens`, {

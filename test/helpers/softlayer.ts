@@ -4,6 +4,7 @@
  * key log in as a shadow user of the project `softlayer-<account id>`.
  */
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { startGateway, type Harness } from './gateway.js';
 import { startSoftLayerSimulator, type SoftLayerSimulator } from '../simulators/softlayer/server.js';
 import { accountProjectName } from '../../drivers/softlayer/auth.js';
@@ -33,6 +34,7 @@ export function newAccount(sim: SoftLayerSimulator, accountId = nextAccount++): 
 
 export async function startSoftLayerGateway(opts: {
   provisionMs?: number; transactionMs?: number; cancelMs?: number; timeoutMs?: number; retries?: number; overrides?: Record<string, unknown>;
+  logger?: Logger;
 } = {}): Promise<SoftLayerHarness> {
   const sim = await startSoftLayerSimulator({ provisionMs: opts.provisionMs ?? 300, transactionMs: opts.transactionMs ?? 200, cancelMs: opts.cancelMs ?? 200 });
   let gw: Harness;
@@ -42,7 +44,7 @@ export async function startSoftLayerGateway(opts: {
       identity: { auth: ['local', 'softlayer'] },
       softlayer: { endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
       ...opts.overrides,
-    });
+    }, undefined, opts.logger ? { logger: opts.logger } : {});
   } catch (err) {
     await sim.close();
     throw err;
