@@ -223,7 +223,12 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     // Who may call it comes before whether it is implemented: a member asking
     // for an admin operation hears 403 whatever the backend.
     const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
-    if (state.auth && !isPublic(row)) checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId);
+    const verdict = state.auth && !isPublic(row) ? checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId) : undefined;
+    if (verdict) {
+      ctx.status = 200;
+      ctx.body = { [verdict.emptyList]: [] };
+      return;
+    }
     const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
     if (typeof fn !== 'function') {
       throw Fault.notImplemented(

@@ -52,12 +52,28 @@ function truthy(v: unknown): boolean {
 }
 
 /**
- * Throws 403 when the caller may not call this operation.
+ * Neutron enforces policy on a list by leaving out what the caller may not see,
+ * so a member listing an admin-only collection (agents, …) gets it empty, not a
+ * 403. The collection key is the path's last segment (`network-segment-ranges`
+ * → `network_segment_ranges`), as Neutron names its collections.
+ */
+function filteredToEmpty(row: OperationRow): { collection: string } | undefined {
+  if (!row.id.startsWith('network.') || row.method !== 'GET' || !row.id.endsWith('.list')) return undefined;
+  const last = row.path.split('/').pop() ?? '';
+  if (!last || last.startsWith('{')) return undefined;
+  return { collection: last.replace(/-/g, '_') };
+}
+
+/**
+ * Throws 403 when the caller may not call this operation; answers an empty
+ * collection where the service filters lists by policy instead (Neutron).
  * `query` is the raw query; `urlProjectId` the project named in the URL.
  */
-export function checkPolicy(row: OperationRow, auth: AuthContext, query: Record<string, unknown>, urlProjectId?: string): void {
+export function checkPolicy(row: OperationRow, auth: AuthContext, query: Record<string, unknown>, urlProjectId?: string): { emptyList: string } | undefined {
   const rule = row.headOf ?? row.id;
   if (needsAdmin(row) && !auth.isAdmin) {
+    const filtered = filteredToEmpty(row);
+    if (filtered) return { emptyList: filtered.collection };
     throw Fault.forbidden(`Policy doesn't allow ${rule} to be performed.`);
   }
   if (!auth.isAdmin && ALL_TENANTS.some((k) => truthy(query[k]))) {
@@ -66,4 +82,5 @@ export function checkPolicy(row: OperationRow, auth: AuthContext, query: Record<
   if (urlProjectId && urlProjectId !== auth.projectId && !auth.isAdmin) {
     throw Fault.forbidden(`Project ${urlProjectId} in the URL is not the project of the token.`);
   }
+  return undefined;
 }

@@ -51,6 +51,20 @@ describe('policy', function () {
     expect(types.status).to.equal(403);
   });
 
+  it('Neutron filters admin-only lists instead: a member gets them empty, and 403 on the rest', async () => {
+    const agents = await h.request('GET', '/network/v2.0/agents', { token: member });
+    expect(agents.status, agents.text).to.equal(200);
+    expect(agents.json).to.deep.equal({ agents: [] });
+    const ranges = await h.request('GET', '/network/v2.0/network-segment-ranges', { token: member });
+    expect(ranges.status, ranges.text).to.equal(200);
+    expect(ranges.json).to.deep.equal({ network_segment_ranges: [] });
+    const one = await h.request('GET', '/network/v2.0/agents/0123456789abcdef0123456789abcdef', { token: member });
+    expect(one.status).to.equal(403);
+    expect(one.json).to.have.nested.property('NeutronError.type', 'HTTPForbidden');
+    // Nova's admin-only lists stay 403.
+    expect((await h.request('GET', '/compute/v2.1/os-hypervisors', { token: member })).status).to.equal(403);
+  });
+
   it('all-tenants listings are 403 to a member', async () => {
     expect((await h.request('GET', '/compute/v2.1/servers/detail?all_tenants=1', { token: member })).status).to.equal(403);
     expect((await h.request('GET', '/volume/v3/volumes?all_tenants=true', { token: member })).status).to.equal(403);
