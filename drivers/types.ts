@@ -44,6 +44,8 @@ export interface BackendModule {
   readonly description: string;
   /** Driver classes by service: what the matrix reads. */
   readonly classes: { readonly [S in ServiceId]?: DriverClass<DriverSet[S]> };
+  /** What the backend leaves unimplemented (501) and why, one line each: the matrix prints them. */
+  readonly notes?: readonly string[];
   /** Microversions served, where narrower than the spec's. */
   readonly microversions?: Partial<Record<'compute' | 'volume' | 'placement', { min?: string; max?: string }>>;
   create(ctx: BackendContext): Promise<Backend>;

@@ -48,7 +48,8 @@ export interface MatrixService {
 }
 
 export interface Matrix {
-  backends: { name: string; description: string }[];
+  /** `notes`: what the backend leaves unimplemented and why (BackendModule.notes). */
+  backends: { name: string; description: string; notes?: string[] }[];
   services: MatrixService[];
   totals: Record<string, Coverage>;
 }
@@ -102,7 +103,7 @@ export async function computeMatrix(): Promise<Matrix> {
   }
   const all = services.flatMap((s) => s.rows);
   return {
-    backends: modules.map((m) => ({ name: m.name, description: m.description })),
+    backends: modules.map((m) => ({ name: m.name, description: m.description, ...(m.notes?.length ? { notes: [...m.notes] } : {}) })),
     services,
     totals: Object.fromEntries(modules.map((m) => [m.name, coverage(all, m.name)])),
   };
@@ -124,6 +125,9 @@ export function renderMarkdown(m: Matrix): string {
   }
   const total = m.services.reduce((a, s) => a + s.operations, 0);
   lines.push(`| **all** | ${total} | ${names.map((n) => `${m.totals[n]!.implemented} (${m.totals[n]!.percent}%)`).join(' | ')} |`, '');
+  for (const b of m.backends.filter((x) => x.notes?.length)) {
+    lines.push(`### ${b.name}: what answers 501, and why`, '', ...b.notes!.map((n) => `- ${n}`), '');
+  }
   for (const s of m.services) {
     lines.push(`## ${s.name}`, '');
     lines.push(`${s.upstreamOperations} upstream operations, ${s.operations} served operations (actions split, routes merged).`, '');
@@ -156,6 +160,9 @@ export function renderHtml(m: Matrix): string {
       }).join('') + '</tr>');
   }
   out.push('<tr><th>all</th><th>' + m.services.reduce((a, s) => a + s.operations, 0) + '</th>' + names.map((n) => `<th>${m.totals[n]!.implemented} (${m.totals[n]!.percent}%)</th>`).join('') + '</tr></table>');
+  for (const b of m.backends.filter((x) => x.notes?.length)) {
+    out.push(`<h3>${esc(b.name)}: what answers 501, and why</h3><ul>` + b.notes!.map((n) => `<li>${esc(n)}</li>`).join('') + '</ul>');
+  }
   for (const s of m.services) {
     out.push(`<h2 id="${esc(s.name)}">${esc(s.name)}</h2><details open><summary>${s.operations} operations (${s.upstreamOperations} upstream)</summary>`);
     out.push('<table><tr><th>operation</th><th>method</th><th>path</th><th>versions</th><th>driver method</th>' + names.map((n) => `<th>${esc(n)}</th>`).join('') + '</tr>');

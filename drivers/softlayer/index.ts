@@ -15,6 +15,15 @@ import { SoftLayerNetwork } from './network.js';
 const softlayer: BackendModule = {
   name: 'softlayer',
   description: 'SoftLayer (IBM Cloud classic) over its REST API',
+  notes: [
+    'Identity is the gateway\'s Keystone; the `softlayer` auth plugin turns a SoftLayer username + API key into a token (project `softlayer-<account id>`).',
+    'Compute: suspend/resume, shelve, rescue, lock, migrate/evacuate, resize and confirm/revert (SoftLayer upgrades are billing orders), console output and remote consoles, change password, server metadata (SoftLayer has tags only), server groups (placement groups not mapped), security groups, floating IPs, volume attachments, hypervisors, hosts, aggregates, services, cells, usage and the deprecated nova-network proxies: no SoftLayer counterpart mapped, 501.',
+    'Compute: flavors are a configured list filtered by getCreateObjectOptions; creating, deleting or changing flavors, their extra specs and access is not possible (SoftLayer sizes are fixed products), 501. Quotas are read-only (-1: SoftLayer sets no per-project quota sets).',
+    'Image: uploads, downloads, staging, imports, locations, tasks, cache, stores, deactivate/reactivate, tags and metadefs have no SoftLayer template counterpart, 501 (images come from createImage, i.e. a SoftLayer capture). Member status changes are 501: SoftLayer shares without acceptance.',
+    'Volume: ordering, cancelling, extending, authorizing hosts (attach/detach), snapshots, backups, transfers, groups, QoS and type changes go through SoftLayer orders and billing items; not served, 501. Volumes are listed and shown only.',
+    'Network: creating or changing VLANs and subnets is a SoftLayer order; routers, floating IPs, security groups, QoS, trunks, VPN and the other Neutron extensions are not mapped, 501. Networks, subnets and ports are read-only.',
+    'Placement: nothing to place, 501 (version document only).',
+  ],
   classes: {
     compute: SoftLayerCompute,
     image: SoftLayerImage,
