@@ -75,4 +75,33 @@ describe('two gateway processes on one data dir', function () {
     expect((await get(a.url, after)).status).to.equal(200);
     expect((await get(c.url, before)).status).to.equal(200);
   });
+
+  it('share the sandbox cloud: what one process writes, the other sees and enforces', async () => {
+    const dir2 = join(dir, 'sandbox');
+    await exec('sh', [BIN, 'init', '--dir', dir2, '--admin-password', 'two-proc-pw', '--port', '0']);
+    const config = join(dir2, 'stackgate.yaml');
+    const a = await serve(config);
+    const b = await serve(config);
+    children.push(a.child, b.child);
+    const token = await issue(a.url, 'two-proc-pw');
+    const call = async (url: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}/network/v2.0${path}`, {
+        method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    };
+    const net = await call(a.url, 'POST', '/networks', { network: { name: 'shared-net' } });
+    expect(net.status).to.equal(201);
+    const netId = net.json.network.id as string;
+    // A reads the network's ports (none) before B adds one, so a stale read on A would let the delete through.
+    expect((await call(a.url, 'GET', `/ports?network_id=${netId}`)).json.ports).to.deep.equal([]);
+    const port = await call(b.url, 'POST', '/ports', { port: { network_id: netId, name: 'from-b' } });
+    expect(port.status).to.equal(201);
+    expect((await call(a.url, 'GET', `/ports?network_id=${netId}`)).json.ports.map((p: { name: string }) => p.name)).to.deep.equal(['from-b']);
+    expect((await call(a.url, 'DELETE', `/networks/${netId}`)).status).to.equal(409);
+    expect((await call(b.url, 'DELETE', `/ports/${port.json.port.id}`)).status).to.equal(204);
+    expect((await call(a.url, 'DELETE', `/networks/${netId}`)).status).to.equal(204);
+    expect((await call(b.url, 'GET', `/networks/${netId}`)).status).to.equal(404);
+  });
 });
