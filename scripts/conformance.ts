@@ -76,7 +76,12 @@ export const AREAS: Record<string, Area> = {
     },
   },
   'image.v2': { regex: '^tempest\\.api\\.image\\.v2', services: ['glance'] },
-  volume: { regex: '^tempest\\.api\\.volume', services: ['cinder', 'glance'] },
+  volume: {
+    regex: '^tempest\\.api\\.volume',
+    services: ['cinder', 'glance'],
+    // Volumes made from an image (bootable, clone, backup, image metadata) read [compute] image_ref.
+    conf: (c) => ({ compute: { image_ref: computeImages(c)[0]! } }),
+  },
   network: {
     regex: '^tempest\\.api\\.network',
     services: ['neutron'],
@@ -92,7 +97,7 @@ export const AREAS: Record<string, Area> = {
 };
 
 /**
- * Two active images for the compute area (image_ref, image_ref_alt), made
+ * Two active images for the compute and volume areas (image_ref, image_ref_alt), made
  * through the gateway's Keystone and Glance. Synchronous because an area's conf
  * is: a short node child does the HTTP.
  */
