@@ -16,6 +16,7 @@ import { nextLink, paginate } from '../../src/paging.js';
 import type { SoftLayerFlavor } from '../../src/config.js';
 import { SoftLayerCloud, isoZ, slId, slUuid, type SlTemplate } from './cloud.js';
 import { templateStatus } from './image.js';
+import { getStorage, listStorage, type SlStorage } from './volume.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -262,7 +263,13 @@ export class SoftLayerCompute implements ComputeDriver {
   }
 
   async showServer(req: ComputeRequest<'showServer'>): Promise<ComputeResponse<'showServer'>> {
-    return out({ server: this.view(req.context, await this.guest(req.context, req.path.id)) });
+    const ctx = req.context;
+    const g = await this.guest(ctx, req.path.id);
+    const v = this.view(ctx, g);
+    // Lists leave this out (one more SoftLayer call per server); show tells the LUNs the guest may reach.
+    const vols = (await listStorage(this.cloud, ctx, g.id)).filter((x) => (x.allowedVirtualGuests ?? []).some((a) => a.id === g.id));
+    v['os-extended-volumes:volumes_attached'] = vols.map((x) => (atLeast(ctx.microversion, '2.3') ? { id: slUuid('volume', x.id), delete_on_termination: false } : { id: slUuid('volume', x.id) }));
+    return out({ server: v });
   }
 
   async createServer(req: ComputeRequest<'createServer'>): Promise<ComputeResponse<'createServer'> | Reply<ComputeResponse<'createServer'>>> {
@@ -474,6 +481,91 @@ export class SoftLayerCompute implements ComputeDriver {
     const nc = (g.networkComponents ?? []).find((n) => slUuid('port', n.id) === req.path.id);
     if (!nc) throw Fault.notFound(`Port ${req.path.id} is not attached`);
     return out({ interfaceAttachment: this.interfaceView(req.context, nc) });
+  }
+
+  // ---- volume attachments: a guest authorized on an iSCSI LUN -----------------------
+
+  /** SoftLayer authorizes a host on a LUN; the guest logs in over iSCSI, so there is no device name to report. */
+  private attachmentView(ctx: Ctx, g: SlGuest, v: SlStorage): Json {
+    const volumeId = slUuid('volume', v.id);
+    const a: Json = { device: null, serverId: slUuid('guest', g.id), volumeId };
+    if (!atLeast(ctx.microversion, '2.89')) a.id = volumeId;
+    if (atLeast(ctx.microversion, '2.70')) a.tag = null;
+    if (atLeast(ctx.microversion, '2.79')) a.delete_on_termination = false;
+    if (atLeast(ctx.microversion, '2.89')) {
+      const att = `${slUuid('guest', g.id).slice(0, 24)}${v.id.toString(16).padStart(12, '0')}`;
+      Object.assign(a, { attachment_id: att, bdm_uuid: att });
+    }
+    return a;
+  }
+
+  async listServerVolumeAttachments(req: ComputeRequest<'listServerVolumeAttachments'>): Promise<ComputeResponse<'listServerVolumeAttachments'>> {
+    const ctx = req.context;
+    const g = await this.guest(ctx, req.path.server_id);
+    const vols = (await listStorage(this.cloud, ctx, g.id)).filter((v) => (v.allowedVirtualGuests ?? []).some((x) => x.id === g.id));
+    const { items } = paginate(vols, req.query as { limit?: string; marker?: string }, (v) => slUuid('volume', v.id));
+    return out({ volumeAttachments: items.map((v) => this.attachmentView(ctx, g, v)) });
+  }
+
+  async showServerVolumeAttachment(req: ComputeRequest<'showServerVolumeAttachment'>): Promise<ComputeResponse<'showServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const g = await this.guest(ctx, req.path.server_id);
+    const v = await getStorage(this.cloud, ctx, req.path.id).catch(() => undefined);
+    if (!v || !(v.allowedVirtualGuests ?? []).some((x) => x.id === g.id)) throw Fault.notFound(`Instance ${req.path.server_id} is not attached to volume ${req.path.id}.`);
+    return out({ volumeAttachment: this.attachmentView(ctx, g, v) });
+  }
+
+  /** Attach = SoftLayer_Network_Storage::allowAccessFromVirtualGuest. */
+  async createServerVolumeAttachment(req: ComputeRequest<'createServerVolumeAttachment'>): Promise<ComputeResponse<'createServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { volumeAttachment: { volumeId: string; device?: string | null } }).volumeAttachment;
+    const g = await this.guest(ctx, req.path.server_id);
+    const v = await getStorage(this.cloud, ctx, b.volumeId);
+    if ((v.allowedVirtualGuests ?? []).some((x) => x.id === g.id)) throw Fault.conflict(`Volume ${b.volumeId} is already attached to instance ${req.path.server_id}.`);
+    if (v.serviceResource?.datacenter?.name && g.datacenter?.name && v.serviceResource.datacenter.name !== g.datacenter.name) {
+      throw Fault.badRequest(`Volume ${b.volumeId} is in ${v.serviceResource.datacenter.name}, instance ${req.path.server_id} in ${g.datacenter.name}: SoftLayer attaches within a datacenter.`);
+    }
+    await this.cloud.call(ctx, 'SoftLayer_Network_Storage', 'allowAccessFromVirtualGuest', { id: v.id, params: [{ id: g.id }] });
+    const view = this.attachmentView({ ...ctx, microversion: atLeast(ctx.microversion, '2.89') ? '2.88' : ctx.microversion }, g, v);
+    return out({ volumeAttachment: view });
+  }
+
+  /** Detach = SoftLayer_Network_Storage::removeAccessFromVirtualGuest. */
+  async deleteServerVolumeAttachment(req: ComputeRequest<'deleteServerVolumeAttachment'>): Promise<ComputeResponse<'deleteServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const g = await this.guest(ctx, req.path.server_id);
+    const v = await getStorage(this.cloud, ctx, req.path.id).catch(() => undefined);
+    if (!v || !(v.allowedVirtualGuests ?? []).some((x) => x.id === g.id)) throw Fault.notFound(`Instance ${req.path.server_id} is not attached to volume ${req.path.id}.`);
+    await this.cloud.call(ctx, 'SoftLayer_Network_Storage', 'removeAccessFromVirtualGuest', { id: v.id, params: [{ id: g.id }] });
+  }
+
+  // ---- Nova's volume proxy (/v2.1/os-volumes) over the same LUNs ----------------------
+
+  private novaVolumeView(v: SlStorage): Json {
+    const id = slUuid('volume', v.id);
+    const hosts = v.allowedVirtualGuests ?? [];
+    return {
+      id, status: hosts.length ? 'in-use' : 'available', size: v.capacityGb, availabilityZone: v.serviceResource?.datacenter?.name ?? '',
+      createdAt: (isoZ(v.createDate) ?? '1970-01-01T00:00:00Z').replace(/Z$/, '.000000'), displayName: v.username, displayDescription: v.notes ?? null,
+      volumeType: v.storageType?.keyName === 'PERFORMANCE_BLOCK_STORAGE' ? 'performance' : 'endurance', snapshotId: null, metadata: {},
+      attachments: hosts.length ? hosts.map((g) => ({ id, volumeId: id, serverId: slUuid('guest', g.id), device: null })) : [{}],
+    };
+  }
+
+  async listVolumes(req: ComputeRequest<'listVolumes'>): Promise<ComputeResponse<'listVolumes'>> {
+    const vols = await listStorage(this.cloud, req.context);
+    const { items } = paginate(vols, req.query as { limit?: string; marker?: string }, (v) => slUuid('volume', v.id));
+    return out({ volumes: items.map((v) => this.novaVolumeView(v)) });
+  }
+
+  async listVolumesDetail(req: ComputeRequest<'listVolumesDetail'>): Promise<ComputeResponse<'listVolumesDetail'>> {
+    const vols = await listStorage(this.cloud, req.context);
+    const { items } = paginate(vols, req.query as { limit?: string; marker?: string }, (v) => slUuid('volume', v.id));
+    return out({ volumes: items.map((v) => this.novaVolumeView(v)) });
+  }
+
+  async showVolume(req: ComputeRequest<'showVolume'>): Promise<ComputeResponse<'showVolume'>> {
+    return out({ volume: this.novaVolumeView(await getStorage(this.cloud, req.context, req.path.id)) });
   }
 
   // ---- flavors ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ function out<T>(body: unknown): T {
   return body as T;
 }
 
-interface SlStorage {
+export interface SlStorage {
   id: number; username: string; capacityGb: number; notes?: string | null; createDate?: string;
   storageType?: { keyName: string; description?: string };
   serviceResource?: { datacenter?: { name: string } };
@@ -29,7 +29,7 @@ interface SlStorage {
   activeTransactionCount?: number;
 }
 
-const STORAGE_MASK = 'mask[id,username,capacityGb,notes,createDate,storageType[keyName,description],serviceResource[datacenter[name]],allowedVirtualGuests[id,hostname,domain],activeTransactionCount]';
+export const STORAGE_MASK = 'mask[id,username,capacityGb,notes,createDate,storageType[keyName,description],serviceResource[datacenter[name]],allowedVirtualGuests[id,hostname,domain],activeTransactionCount]';
 
 /** SoftLayer's block storage kinds, as Cinder volume types. */
 const VOLUME_TYPES = [
@@ -39,6 +39,25 @@ const VOLUME_TYPES = [
 
 function typeId(keyName: string): string {
   return `51000006-0000-4000-8000-${Buffer.from(keyName.slice(0, 6)).toString('hex').padStart(12, '0')}`;
+}
+
+/** The account's iSCSI volumes (optionally only those a guest may reach), oldest first. */
+export function listStorage(cloud: SoftLayerCloud, ctx: Ctx, guestId?: number): Promise<SlStorage[]> {
+  return cloud.listAll<SlStorage>(ctx, 'SoftLayer_Account', 'getIscsiNetworkStorage', {
+    mask: STORAGE_MASK,
+    filter: { iscsiNetworkStorage: { id: { operation: 'orderBy', options: [{ name: 'sort', value: ['ASC'] }] }, ...(guestId !== undefined ? { allowedVirtualGuests: { id: { operation: guestId } } } : {}) } },
+  });
+}
+
+/** One volume by its OpenStack id; 404 when SoftLayer has none. */
+export async function getStorage(cloud: SoftLayerCloud, ctx: Ctx, volumeId: string): Promise<SlStorage> {
+  const n = slId('volume', volumeId, 'Volume');
+  try {
+    return await cloud.call<SlStorage>(ctx, 'SoftLayer_Network_Storage_Iscsi', 'getObject', { id: n, mask: STORAGE_MASK });
+  } catch (err) {
+    if ((err as Fault).status === 404) throw Fault.notFound(`Volume ${volumeId} could not be found.`);
+    throw err;
+  }
 }
 
 export class SoftLayerVolume implements VolumeDriver {
@@ -65,9 +84,10 @@ export class SoftLayerVolume implements VolumeDriver {
       availability_zone: s.serviceResource?.datacenter?.name ?? '',
       created_at: created.replace(/Z$/, '.000000'),
       updated_at: null,
+      // SoftLayer does not say when a host was authorized: no attached_at.
       attachments: hosts.map((g) => ({
         id, attachment_id: `${slUuid('guest', g.id).slice(0, 24)}${s.id.toString(16).padStart(12, '0')}`, volume_id: id,
-        server_id: slUuid('guest', g.id), host_name: null, device: null, attached_at: null,
+        server_id: slUuid('guest', g.id), host_name: null, device: null,
       })),
       description: s.notes ?? null,
       volume_type: type?.name ?? s.storageType?.keyName?.toLowerCase() ?? null,
@@ -89,10 +109,8 @@ export class SoftLayerVolume implements VolumeDriver {
     return v;
   }
 
-  private async volumes(ctx: Ctx): Promise<SlStorage[]> {
-    return this.cloud.listAll<SlStorage>(ctx, 'SoftLayer_Account', 'getIscsiNetworkStorage', {
-      mask: STORAGE_MASK, filter: { iscsiNetworkStorage: { id: { operation: 'orderBy', options: [{ name: 'sort', value: ['ASC'] }] } } },
-    });
+  private volumes(ctx: Ctx): Promise<SlStorage[]> {
+    return listStorage(this.cloud, ctx);
   }
 
   private async listing(ctx: Ctx, q: Json, detail: boolean) {
@@ -114,16 +132,7 @@ export class SoftLayerVolume implements VolumeDriver {
   }
 
   async showVolume(req: VolumeRequest<'showVolume'>): Promise<VolumeResponse<'showVolume'>> {
-    const ctx = req.context;
-    const n = slId('volume', req.path.id, 'Volume');
-    let s: SlStorage;
-    try {
-      s = await this.cloud.call<SlStorage>(ctx, 'SoftLayer_Network_Storage_Iscsi', 'getObject', { id: n, mask: STORAGE_MASK });
-    } catch (err) {
-      if ((err as Fault).status === 404) throw Fault.notFound(`Volume ${req.path.id} could not be found.`);
-      throw err;
-    }
-    return out({ volume: this.view(ctx, s, true) });
+    return out({ volume: this.view(req.context, await getStorage(this.cloud, req.context, req.path.id), true) });
   }
 
   // ---- types, zones, limits --------------------------------------------------------

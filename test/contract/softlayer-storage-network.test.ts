@@ -101,6 +101,27 @@ describe('softlayer: image, volume, network', function () {
       expect((await get('/volume/v3/limits')).limits.absolute.totalGigabytesUsed).to.equal(mine[0]!.capacityGb);
       expectStatus(await h.gw.request('POST', '/volume/v3/volumes', { token: h.token, body: { volume: { size: 1 } } }), 501);
     });
+
+    it('attach and detach are SoftLayer host authorizations on the LUN (allowAccessFromVirtualGuest)', async () => {
+      const vol = ((await get('/volume/v3/volumes')).volumes as Json[])[0]!;
+      const server = ((await get('/compute/v2.1/servers')).servers as Json[])[0]!;
+      const mv = { 'OpenStack-API-Version': 'compute 2.79' };
+      const att = await h.gw.request('POST', `/compute/v2.1/servers/${server.id}/os-volume_attachments`, { token: h.token, headers: mv, body: { volumeAttachment: { volumeId: vol.id } } });
+      expectStatus(att, 200);
+      expect((att.json as Json).volumeAttachment).to.include({ volumeId: vol.id, serverId: server.id });
+      const simVol = [...h.sim.state.storage.values()].find((s) => s.username === vol.name)!;
+      expect(simVol.allowedGuestIds).to.deep.equal([parseInt(server.id.slice(-12), 16)]);
+      expectStatus(await h.gw.request('POST', `/compute/v2.1/servers/${server.id}/os-volume_attachments`, { token: h.token, headers: mv, body: { volumeAttachment: { volumeId: vol.id } } }), 409);
+      expect((await get(`/compute/v2.1/servers/${server.id}/os-volume_attachments`, 200, mv)).volumeAttachments.map((a: Json) => a.volumeId)).to.deep.equal([vol.id]);
+      expect((await get(`/compute/v2.1/servers/${server.id}`, 200, mv)).server['os-extended-volumes:volumes_attached']).to.deep.equal([{ id: vol.id, delete_on_termination: false }]);
+      const shown = (await get(`/volume/v3/volumes/${vol.id}`)).volume;
+      expect(shown.status).to.equal('in-use');
+      expect(shown.attachments.map((a: Json) => a.server_id)).to.deep.equal([server.id]);
+      expect((await get(`/compute/v2.1/os-volumes/${vol.id}`, 200, { 'OpenStack-API-Version': 'compute 2.35' })).volume.status).to.equal('in-use');
+      expectStatus(await h.gw.request('DELETE', `/compute/v2.1/servers/${server.id}/os-volume_attachments/${vol.id}`, { token: h.token, headers: mv }), 202);
+      expect(simVol.allowedGuestIds).to.deep.equal([]);
+      expect((await get(`/volume/v3/volumes/${vol.id}`)).volume.status).to.equal('available');
+    });
   });
 
   describe('Neutron over VLANs, subnets and network components', () => {

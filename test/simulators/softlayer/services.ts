@@ -166,6 +166,28 @@ function orderTemplate(s: SimState, user: SimUser, template: Json): Json {
 
 const listOf = (views: View[]): Answer => ({ list: views });
 
+/** Authorizing a guest on a LUN (SoftLayer_Network_Storage::allowAccessFromVirtualGuest) and taking it back. */
+function storageAccess(allow: boolean): Handler {
+  return (s, c) => {
+    const vol = own(s.storage, c);
+    const guestId = Number(obj(c.params[0], 'virtualGuestObject').id);
+    const g = s.guests.get(guestId);
+    if (!g || g.accountId !== c.user.accountId) throw SoftLayerFault.notFound(guestId);
+    if (g.datacenterId !== vol.datacenterId) throw SoftLayerFault.public(`Virtual guest ${guestId} is not in the datacenter of volume ${vol.id}.`);
+    const has = vol.allowedGuestIds.includes(guestId);
+    if (allow && has) throw SoftLayerFault.public(`Virtual guest ${guestId} already has access to volume ${vol.id}.`);
+    if (!allow && !has) throw SoftLayerFault.public(`Virtual guest ${guestId} has no access to volume ${vol.id}.`);
+    vol.allowedGuestIds = allow ? [...vol.allowedGuestIds, guestId] : vol.allowedGuestIds.filter((x) => x !== guestId);
+    return { raw: true };
+  };
+}
+
+const STORAGE: Record<string, Handler> = {
+  getObject: (s, c) => ({ one: s.storageView(own(s.storage, c)) }),
+  allowAccessFromVirtualGuest: storageAccess(true),
+  removeAccessFromVirtualGuest: storageAccess(false),
+};
+
 export const SERVICES: Record<string, Record<string, Handler>> = {
   SoftLayer_Account: {
     getObject: (_s, c) => ({ one: { id: c.user.accountId, companyName: `Simulated account ${c.user.accountId}`, email: c.user.email, statusId: 1001, brandId: 2 } }),
@@ -367,12 +389,8 @@ export const SERVICES: Record<string, Record<string, Handler>> = {
   SoftLayer_Network_Subnet: {
     getObject: (s, c) => ({ one: s.subnetView(own(s.subnets, c)) }),
   },
-  SoftLayer_Network_Storage: {
-    getObject: (s, c) => ({ one: s.storageView(own(s.storage, c)) }),
-  },
-  SoftLayer_Network_Storage_Iscsi: {
-    getObject: (s, c) => ({ one: s.storageView(own(s.storage, c)) }),
-  },
+  SoftLayer_Network_Storage: STORAGE,
+  SoftLayer_Network_Storage_Iscsi: STORAGE,
   SoftLayer_Location_Datacenter: {
     getDatacenters: (s) => listOf(s.datacenters.map((d) => s.datacenterView(d))),
   },
