@@ -274,6 +274,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     throw new ConfigError(`${where}:\n  ${(validate.errors ?? []).map(describe).join('\n  ')}`);
   }
   const cfg = merged as Config;
+  const auth = cfg.identity.auth;
+  if (Object.keys(cfg.softlayer.mappedUsers).length && auth.includes('local') && auth.indexOf('local') < auth.indexOf('softlayer')) {
+    throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: softlayer.mappedUsers needs 'softlayer' before 'local' (local would answer those users without their SoftLayer key)`);
+  }
   if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   cfg.dataDir = resolve(opts.file ? dirname(resolve(opts.file)) : '.', cfg.dataDir);
   return cfg;

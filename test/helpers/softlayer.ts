@@ -1,6 +1,6 @@
 /**
  * A gateway in front of the SoftLayer simulator (test/simulators/softlayer/),
- * with the `softlayer` auth plugin after `local`: a SoftLayer username and API
+ * with the `softlayer` auth plugin before `local`: a SoftLayer username and API
  * key log in as a shadow user of the project `softlayer-<account id>`.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,9 +41,11 @@ export async function startSoftLayerGateway(opts: {
   try {
     gw = await startGateway({
       backend: 'softlayer',
-      identity: { auth: ['local', 'softlayer'] },
-      softlayer: { endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
+      // softlayer first: it passes local users on (no SoftLayer call) and can map some of them.
+      identity: { auth: ['softlayer', 'local'] },
       ...opts.overrides,
+      // Always the simulator: never a real SoftLayer endpoint from a test.
+      softlayer: { ...(opts.overrides?.softlayer as object | undefined), endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
     }, undefined, opts.logger ? { logger: opts.logger } : {});
   } catch (err) {
     await sim.close();
