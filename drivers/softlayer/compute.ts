@@ -84,6 +84,9 @@ function diskOf(g: SlGuest): number {
   return g.blockDevices?.find((b) => b.device === '0')?.diskImage?.capacity ?? 0;
 }
 
+/** A flavor offered: configured, or a SoftLayer preset (ordered by its key name). */
+type OfferedFlavor = SoftLayerFlavor & { preset?: boolean };
+
 function flavorId(f: SoftLayerFlavor): string {
   return f.name;
 }
@@ -276,7 +279,9 @@ export class SoftLayerCompute implements ComputeDriver {
     const ctx = req.context;
     const s = (req.body as unknown as { server: Json }).server;
     const { hostname, domain } = this.splitName(String(s.name ?? ''));
-    const flavor = this.cloud.config.flavors.find((f) => flavorId(f) === String(s.flavorRef ?? '').replace(/^.*\/flavors\//, ''));
+    const wanted = String(s.flavorRef ?? '').replace(/^.*\/flavors\//, '');
+    const flavor = this.cloud.config.flavors.find((f) => flavorId(f) === wanted) as OfferedFlavor | undefined
+      ?? (/^[A-Z]+\d*_\d+X\d+X\d+$/.test(wanted) ? (await this.flavors(ctx)).find((f) => f.preset && flavorId(f) === wanted) : undefined);
     if (!flavor) throw Fault.badRequest(`Flavor ${String(s.flavorRef)} could not be found.`);
     const imageRef = String(s.imageRef ?? '').replace(/^.*\/images\//, '');
     if (!imageRef) throw Fault.badRequest('Booting from volume is not supported by the SoftLayer backend: give an imageRef.');
@@ -289,7 +294,10 @@ export class SoftLayerCompute implements ComputeDriver {
     }
     const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone.split(':')[0]! : this.cloud.config.datacenter;
     const template: Json = {
-      hostname, domain, startCpus: flavor.vcpus, maxMemory: flavor.ramMb, hourlyBillingFlag: true, localDiskFlag: false,
+      hostname, domain, hourlyBillingFlag: true, localDiskFlag: false,
+      ...(flavor.preset ? { supplementalCreateObjectOptions: { flavorKeyName: flavor.name } } : {
+        startCpus: flavor.vcpus, maxMemory: flavor.ramMb, blockDevices: [{ device: '0', diskImage: { capacity: flavor.diskGb } }],
+      }),
       datacenter: { name: az }, blockDeviceTemplateGroup: { globalIdentifier: image.globalIdentifier },
     };
     if (typeof s.key_name === 'string' && s.key_name) {
@@ -570,17 +578,29 @@ export class SoftLayerCompute implements ComputeDriver {
 
   // ---- flavors ---------------------------------------------------------------------
 
-  /** The configured flavors whose cores, memory and disk getCreateObjectOptions offers. */
-  private async flavors(ctx: Ctx): Promise<SoftLayerFlavor[]> {
+  /**
+   * The configured flavors whose cores, memory and disk getCreateObjectOptions
+   * offers, then SoftLayer's own presets from the same answer (`B1_2X4X25`:
+   * cores X memory GB X disk GB), which order by flavorKeyName.
+   */
+  private async flavors(ctx: Ctx): Promise<OfferedFlavor[]> {
     const opts = await this.cloud.call<{
       processors?: { template: { startCpus: number } }[];
       memory?: { template: { maxMemory: number } }[];
       blockDevices?: { template: { blockDevices?: { device: string; diskImage?: { capacity: number } }[] } }[];
+      flavors?: { flavor?: { keyName?: string } }[];
     }>(ctx, 'SoftLayer_Virtual_Guest', 'getCreateObjectOptions');
     const cpus = new Set((opts.processors ?? []).map((p) => p.template.startCpus));
     const mems = new Set((opts.memory ?? []).map((m) => m.template.maxMemory));
     const disks = new Set((opts.blockDevices ?? []).flatMap((b) => (b.template.blockDevices ?? []).filter((d) => d.device === '0').map((d) => d.diskImage?.capacity)));
-    return this.cloud.config.flavors.filter((f) => cpus.has(f.vcpus) && mems.has(f.ramMb) && disks.has(f.diskGb));
+    const configured: OfferedFlavor[] = this.cloud.config.flavors.filter((f) => cpus.has(f.vcpus) && mems.has(f.ramMb) && disks.has(f.diskGb));
+    const presets: OfferedFlavor[] = [];
+    for (const f of opts.flavors ?? []) {
+      const key = f.flavor?.keyName ?? '';
+      const m = /^[A-Z]+\d*_(\d+)X(\d+)X(\d+)$/.exec(key);
+      if (m && !configured.some((c) => c.name === key)) presets.push({ name: key, vcpus: Number(m[1]), ramMb: Number(m[2]) * 1024, diskGb: Number(m[3]), preset: true });
+    }
+    return [...configured, ...presets];
   }
 
   private flavorView(ctx: Ctx, f: SoftLayerFlavor, detail: boolean): Json {

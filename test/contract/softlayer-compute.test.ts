@@ -79,6 +79,9 @@ describe('softlayer: compute (Nova over SoftLayer_Virtual_Guest)', function () {
     const f = flavors.find((x) => x.name === 'sl.2x4x25')!;
     expect([f.vcpus, f.ram, f.disk]).to.deep.equal([2, 4096, 25]);
     expect(((await req('GET', '/flavors/sl.2x4x25')).json as Json).flavor.ram).to.equal(4096);
+    // SoftLayer's own presets from getCreateObjectOptions come after the configured sizes.
+    const preset = flavors.find((x) => x.name === 'B1_2X4X25')!;
+    expect([preset.vcpus, preset.ram, preset.disk]).to.deep.equal([2, 4096, 25]);
     expectStatus(await req('GET', '/flavors/nope'), 404);
     const azs = ((await req('GET', '/os-availability-zone')).json as Json).availabilityZoneInfo as Json[];
     expect(azs.map((z) => z.zoneName)).to.have.members(h.sim.state.datacenters.map((d) => d.name));
@@ -123,6 +126,21 @@ describe('softlayer: compute (Nova over SoftLayer_Virtual_Guest)', function () {
     expect(s['OS-EXT-AZ:availability_zone']).to.equal('wdc07');
     expect(s.addresses.public[0].addr).to.equal(guest.primaryIpAddress);
     expect(s.addresses.private[0].addr).to.equal(guest.primaryBackendIpAddress);
+  });
+
+  it('a SoftLayer preset flavor orders by flavorKeyName; a configured one by cores, memory and disk', async () => {
+    const res = await req('POST', '/servers', { server: { name: 'preset-1', flavorRef: 'M1_2X16X25', imageRef: imageId, networks: 'auto' } });
+    expectStatus(res, 202);
+    const g = guestOf((res.json as Json).server.id)!;
+    expect([g.startCpus, g.maxMemory, g.diskGb]).to.deep.equal([2, 16384, 25]);
+    const big = await req('POST', '/servers', { server: { name: 'big-1', flavorRef: 'sl.4x8x100', imageRef: imageId, networks: 'auto' } });
+    expectStatus(big, 202);
+    const b = guestOf((big.json as Json).server.id)!;
+    expect([b.startCpus, b.maxMemory, b.diskGb]).to.deep.equal([4, 8192, 100]);
+    for (const id of [(res.json as Json).server.id, (big.json as Json).server.id]) {
+      await until(`${id} ACTIVE`, async () => ((await status(id)) === 'ACTIVE' ? true : undefined));
+      expectStatus(await req('DELETE', `/servers/${id}`), 204);
+    }
   });
 
   it('lists servers (filtered by name, paged) and shows their IPs and interfaces', async () => {

@@ -52,6 +52,18 @@ function idle(g: Guest): Guest {
 /** Validates a SoftLayer_Virtual_Guest template as createObject does, and makes the guest. */
 function createGuest(s: SimState, user: SimUser, template: Json): Guest {
   const t = obj(template, 'template');
+  const flavorKey = (t.supplementalCreateObjectOptions as Json | undefined)?.flavorKeyName;
+  let preset: { cpus: number; memory: number; disk: number } | undefined;
+  if (typeof flavorKey === 'string') {
+    preset = presetSize(flavorKey);
+    if (!preset) throw SoftLayerFault.public(`Invalid value provided for 'flavorKeyName': ${flavorKey} is not an available flavor.`);
+    // Cores and memory given with a flavor are checked against it (getCreateObjectOptions' flavors).
+    if ((t.startCpus !== undefined && t.startCpus !== null && Number(t.startCpus) !== preset.cpus) || (t.maxMemory !== undefined && t.maxMemory !== null && Number(t.maxMemory) !== preset.memory)) {
+      throw SoftLayerFault.public(`'startCpus' and 'maxMemory' do not match flavor ${flavorKey}.`);
+    }
+    t.startCpus = preset.cpus;
+    t.maxMemory = preset.memory;
+  }
   for (const k of ['hostname', 'domain', 'startCpus', 'maxMemory'] as const) {
     if (t[k] === undefined || t[k] === null || t[k] === '') throw new SoftLayerFault('SoftLayer_Exception_MissingCreationProperty', `Property '${k}' must be set to create an instance of 'SoftLayer_Virtual_Guest'.`);
   }
@@ -79,7 +91,7 @@ function createGuest(s: SimState, user: SimUser, template: Json): Guest {
     const k = s.sshKeys.get(id);
     if (!k || k.accountId !== user.accountId) throw SoftLayerFault.public(`SSH key ${id} was not found.`);
   }
-  const disk = Number(((t.blockDevices as Json[] | undefined)?.[0]?.diskImage as Json | undefined)?.capacity ?? 25);
+  const disk = preset?.disk ?? Number(((t.blockDevices as Json[] | undefined)?.[0]?.diskImage as Json | undefined)?.capacity ?? 25);
   const privateOnly = t.privateNetworkOnlyFlag === true;
   const pubVlanReq = ((t.primaryNetworkComponent as Json | undefined)?.networkVlan as Json | undefined)?.id;
   const privVlanReq = ((t.primaryBackendNetworkComponent as Json | undefined)?.networkVlan as Json | undefined)?.id;
@@ -109,6 +121,15 @@ function createGuest(s: SimState, user: SimUser, template: Json): Guest {
   });
   s.guests.set(id, g);
   return g;
+}
+
+/** Public virtual server presets (B1 balanced, C1 compute, M1 memory): cores X memory GB X disk GB. */
+export const PRESETS = ['B1_1X2X25', 'B1_2X4X25', 'B1_4X8X100', 'C1_2X2X25', 'M1_2X16X25'] as const;
+
+function presetSize(keyName: string): { cpus: number; memory: number; disk: number } | undefined {
+  if (!(PRESETS as readonly string[]).includes(keyName)) return undefined;
+  const m = /^[A-Z]+\d*_(\d+)X(\d+)X(\d+)$/.exec(keyName)!;
+  return { cpus: Number(m[1]), memory: Number(m[2]) * 1024, disk: Number(m[3]) };
 }
 
 function powerAction(fn: (g: Guest, s: SimState) => void): Handler {
@@ -288,7 +309,7 @@ export const SERVICES: Record<string, Record<string, Handler>> = {
         operatingSystems: OPERATING_SYSTEMS.map((o) => ({ template: { operatingSystemReferenceCode: o.code }, itemPrice: { item: { description: o.description } } })),
         datacenters: s.datacenters.map((d) => ({ template: { datacenter: { name: d.name } } })),
         networkComponents: [100, 1000].map((n) => ({ template: { networkComponents: [{ maxSpeed: n }] } })),
-        flavors: [],
+        flavors: PRESETS.map((k) => ({ flavor: { keyName: k, name: k.replace(/_/, '-') }, template: { supplementalCreateObjectOptions: { flavorKeyName: k } } })),
       },
     }),
     generateOrderTemplate: (s, c) => ({ raw: orderTemplate(s, c.user, obj(c.params[0], 'templateObject')) }),
