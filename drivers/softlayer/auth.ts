@@ -80,8 +80,9 @@ export function softLayerAuth(config: Config): AuthPlugin {
         const apiKey = process.env[mapped.apiKeyEnv];
         if (!apiKey) throw new Error(`softlayer.mappedUsers.${existing.name}: environment variable ${mapped.apiKeyEnv} is not set`);
         const cred = { username: mapped.username, apiKey };
-        if ((await verify(cred)) === 'denied') return 'denied';
-        return { user: local.user, backendCredential: cred };
+        const checked = await verify(cred);
+        if (checked === 'denied') return 'denied';
+        return { user: local.user, backendCredential: { ...cred, accountId: checked.user.accountId } };
       }
       if (existing && existing.shadow_backend !== SHADOW_BACKEND) return 'unknown';
       const username = existing?.name ?? login.userName;
@@ -92,7 +93,7 @@ export function softLayerAuth(config: Config): AuthPlugin {
       if (checked.user.username !== username && checked.user.username.toLowerCase() !== username.toLowerCase()) return 'denied';
       const user = ensureShadow(identity, { ...checked.user, username }, checked.company);
       if (!user.enabled) return 'denied';
-      return { user, backendCredential: cred };
+      return { user, backendCredential: { ...cred, accountId: checked.user.accountId } };
     },
   };
 }

@@ -19,6 +19,8 @@ import { Fault } from '../../src/faults.js';
 export interface SoftLayerCredential {
   username: string;
   apiKey: string;
+  /** The account, as SoftLayer named it at login (who owns what). */
+  accountId?: number;
 }
 
 export interface SoftLayerClientOptions {

@@ -70,10 +70,10 @@ export class SoftLayerImage implements ImageDriver {
     return v;
   }
 
-  /** The caller's own account's template (the token knows the account through its project). */
+  /** A template of the caller's own account (the token's credential names the account). */
   private own(ctx: Ctx, t: SlTemplate): boolean {
-    const project = ctx.auth?.projectName ?? '';
-    return project === `softlayer-${t.accountId}`;
+    const account = this.cloud.cred(ctx).accountId;
+    return account !== undefined ? t.accountId === account : ctx.auth?.projectName === `softlayer-${t.accountId}`;
   }
 
   async listImages(req: ImageRequest<'listImages'>): Promise<ImageResponse<'listImages'>> {
