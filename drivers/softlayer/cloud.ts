@@ -72,7 +72,9 @@ export class SoftLayerCloud {
  * components and volumes have numeric ids. The two map one to one: the first
  * group names the kind, the last holds the SoftLayer id in hex.
  */
-export const KIND = { guest: '51000001', vlan: '51000002', subnet: '51000003', port: '51000004', volume: '51000005' } as const;
+export const KIND = {
+  guest: '51000001', vlan: '51000002', subnet: '51000003', port: '51000004', volume: '51000005', secgroup: '51000007', sgrule: '51000008',
+} as const;
 export type Kind = keyof typeof KIND;
 
 export function slUuid(kind: Kind, id: number): string {

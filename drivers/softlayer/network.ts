@@ -1,9 +1,10 @@
 /**
- * Neutron over SoftLayer networking, read-only: networks are the account's
- * VLANs (public VLANs are external networks), subnets are their subnets,
- * ports are the guests' network components. Availability zones are the
- * datacenters. Making VLANs and subnets is a SoftLayer order, routers and
- * security groups are other products: not served here (501).
+ * Neutron over SoftLayer networking: networks are the account's VLANs (public
+ * VLANs are external networks), subnets are their subnets, ports are the
+ * guests' network components, all read-only; availability zones are the
+ * datacenters. Security groups and their rules are SoftLayer's own
+ * (SoftLayer_Network_SecurityGroup), read and written. Making VLANs and
+ * subnets is a SoftLayer order, routers are another product: 501.
  */
 import type { NetworkDriver, NetworkRequest, NetworkResponse } from '../../generated/index.js';
 import type { RequestContext } from '../../generated/common.js';
@@ -29,12 +30,20 @@ interface SlComponent {
   id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string;
   primarySubnet?: { id: number } | null;
 }
+interface SlRule {
+  id: number; direction: string; ethertype?: string; protocol?: string | null; portRangeMin?: number | null; portRangeMax?: number | null;
+  remoteIp?: string | null; remoteGroupId?: number | null; createDate?: string;
+}
+interface SlSecurityGroup { id: number; name?: string; description?: string | null; createDate?: string; modifyDate?: string | null; rules?: SlRule[] }
 interface SlGuestPorts { id: number; hostname: string; createDate?: string; modifyDate?: string; datacenter?: { name: string }; networkComponents?: SlComponent[] }
 
 const VLAN_MASK = 'mask[id,vlanNumber,name,networkSpace,accountId,primaryRouter[hostname,datacenter[name]],subnets[id]]';
 const SUBNET_MASK = 'mask[id,networkIdentifier,cidr,gateway,broadcastAddress,networkVlanId,version,addressSpace,subnetType,datacenter[name]]';
 const PORTS_MASK = 'mask[id,hostname,createDate,modifyDate,datacenter[name],networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id]]]';
 const EPOCH = '1970-01-01T00:00:00Z';
+const GROUP_MASK = 'mask[id,name,description,createDate,modifyDate,rules[id,direction,ethertype,protocol,portRangeMin,portRangeMax,remoteIp,remoteGroupId,createDate]]';
+
+type Body = Record<string, unknown>;
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
@@ -178,5 +187,125 @@ export class SoftLayerNetwork implements NetworkDriver {
   async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
     const dcs = await this.cloud.datacenters(req.context);
     return out(listing(dcs.map((d) => ({ name: d.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context));
+  }
+
+  // ---- security groups (SoftLayer_Network_SecurityGroup) ------------------------------
+
+  private ruleView(ctx: Ctx, groupId: number, r: SlRule): Json {
+    const created = isoZ(r.createDate) ?? EPOCH;
+    return {
+      id: slUuid('sgrule', r.id), security_group_id: slUuid('secgroup', groupId), direction: r.direction, ethertype: r.ethertype ?? 'IPv4',
+      protocol: r.protocol ?? null, port_range_min: r.portRangeMin ?? null, port_range_max: r.portRangeMax ?? null,
+      remote_ip_prefix: r.remoteIp ?? null, remote_group_id: r.remoteGroupId ? slUuid('secgroup', r.remoteGroupId) : null,
+      normalized_cidr: r.remoteIp ?? null, description: '', tenant_id: this.project(ctx), project_id: this.project(ctx),
+      created_at: created, updated_at: created, revision_number: 0, belongs_to_default_sg: false,
+    };
+  }
+
+  private groupView(ctx: Ctx, g: SlSecurityGroup): Json {
+    return {
+      id: slUuid('secgroup', g.id), name: g.name ?? '', description: g.description ?? '', stateful: true, shared: false,
+      tenant_id: this.project(ctx), project_id: this.project(ctx), tags: [], revision_number: 0,
+      created_at: isoZ(g.createDate) ?? EPOCH, updated_at: isoZ(g.modifyDate ?? g.createDate) ?? EPOCH,
+      security_group_rules: (g.rules ?? []).map((r) => this.ruleView(ctx, g.id, r)),
+    };
+  }
+
+  private async group(ctx: Ctx, id: string): Promise<SlSecurityGroup> {
+    let n: number;
+    try { n = slId('secgroup', id, 'Security group'); } catch { this.notFound('SecurityGroup', id); }
+    return this.cloud.call<SlSecurityGroup>(ctx, 'SoftLayer_Network_SecurityGroup', 'getObject', { id: n, mask: GROUP_MASK })
+      .catch((err: Fault) => (err.status === 404 ? this.notFound('SecurityGroup', id) : Promise.reject(err)));
+  }
+
+  private groups(ctx: Ctx): Promise<SlSecurityGroup[]> {
+    return this.cloud.listAll<SlSecurityGroup>(ctx, 'SoftLayer_Network_SecurityGroup', 'getAllObjects', { mask: GROUP_MASK });
+  }
+
+  async listSecurityGroups(req: NetworkRequest<'listSecurityGroups'>): Promise<NetworkResponse<'listSecurityGroups'>> {
+    const ctx = req.context;
+    return out(listing((await this.groups(ctx)).map((g) => this.groupView(ctx, g)), req.query as Json, 'security_groups', ctx));
+  }
+
+  async showSecurityGroup(req: NetworkRequest<'showSecurityGroup'>): Promise<NetworkResponse<'showSecurityGroup'>> {
+    return out({ security_group: this.groupView(req.context, await this.group(req.context, req.path.id)) });
+  }
+
+  async createSecurityGroup(req: NetworkRequest<'createSecurityGroup'>): Promise<NetworkResponse<'createSecurityGroup'>> {
+    const ctx = req.context;
+    const b = ((req.body as unknown as { security_group?: Body }).security_group ?? {});
+    if (b.stateful === false) throw Fault.badRequest('SoftLayer security groups are stateful.');
+    const created = await this.cloud.call<SlSecurityGroup>(ctx, 'SoftLayer_Network_SecurityGroup', 'createObject', {
+      params: [{ name: String(b.name ?? ''), description: String(b.description ?? '') }],
+    });
+    return out({ security_group: this.groupView(ctx, await this.group(ctx, slUuid('secgroup', created.id))) });
+  }
+
+  async updateSecurityGroup(req: NetworkRequest<'updateSecurityGroup'>): Promise<NetworkResponse<'updateSecurityGroup'>> {
+    const ctx = req.context;
+    const g = await this.group(ctx, req.path.id);
+    const b = ((req.body as unknown as { security_group?: Body }).security_group ?? {});
+    if (b.stateful === false) throw Fault.badRequest('SoftLayer security groups are stateful.');
+    const edit: Body = {};
+    if (typeof b.name === 'string') edit.name = b.name;
+    if (typeof b.description === 'string') edit.description = b.description;
+    if (Object.keys(edit).length) await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'editObject', { id: g.id, params: [edit] });
+    return out({ security_group: this.groupView(ctx, await this.group(ctx, req.path.id)) });
+  }
+
+  async deleteSecurityGroup(req: NetworkRequest<'deleteSecurityGroup'>): Promise<NetworkResponse<'deleteSecurityGroup'>> {
+    const g = await this.group(req.context, req.path.id);
+    await this.cloud.call(req.context, 'SoftLayer_Network_SecurityGroup', 'deleteObject', { id: g.id });
+  }
+
+  async listSecurityGroupRules(req: NetworkRequest<'listSecurityGroupRules'>): Promise<NetworkResponse<'listSecurityGroupRules'>> {
+    const ctx = req.context;
+    const rules = (await this.groups(ctx)).flatMap((g) => (g.rules ?? []).map((r) => this.ruleView(ctx, g.id, r)));
+    return out(listing(rules, req.query as Json, 'security_group_rules', ctx));
+  }
+
+  private async findRule(ctx: Ctx, id: string): Promise<{ group: SlSecurityGroup; rule: SlRule }> {
+    let n: number;
+    try { n = slId('sgrule', id, 'Security group rule'); } catch { this.notFound('SecurityGroupRule', id); }
+    for (const group of await this.groups(ctx)) {
+      const rule = (group.rules ?? []).find((r) => r.id === n);
+      if (rule) return { group, rule };
+    }
+    this.notFound('SecurityGroupRule', id);
+  }
+
+  async showSecurityGroupRule(req: NetworkRequest<'showSecurityGroupRule'>): Promise<NetworkResponse<'showSecurityGroupRule'>> {
+    const { group, rule } = await this.findRule(req.context, req.path.id);
+    return out({ security_group_rule: this.ruleView(req.context, group.id, rule) });
+  }
+
+  /** addRules answers a request id, not the rule: the new rule is the one that was not there before. */
+  async createSecurityGroupRule(req: NetworkRequest<'createSecurityGroupRule'>): Promise<NetworkResponse<'createSecurityGroupRule'>> {
+    const ctx = req.context;
+    const b = ((req.body as unknown as { security_group_rule?: Body }).security_group_rule ?? {});
+    const g = await this.group(ctx, String(b.security_group_id ?? ''));
+    const protocol = b.protocol === undefined || b.protocol === null ? null : String(b.protocol).toLowerCase();
+    if (protocol !== null && !['tcp', 'udp', 'icmp'].includes(protocol)) throw Fault.badRequest(`Security group rule protocol ${protocol} not supported: SoftLayer takes tcp, udp or icmp.`);
+    const rule: Body = { direction: b.direction, ethertype: b.ethertype ?? 'IPv4' };
+    if (protocol) rule.protocol = protocol;
+    if (b.port_range_min !== undefined && b.port_range_min !== null) rule.portRangeMin = Number(b.port_range_min);
+    if (b.port_range_max !== undefined && b.port_range_max !== null) rule.portRangeMax = Number(b.port_range_max);
+    if (typeof b.remote_ip_prefix === 'string') rule.remoteIp = b.remote_ip_prefix;
+    if (typeof b.remote_group_id === 'string') rule.remoteGroupId = (await this.group(ctx, b.remote_group_id)).id;
+    const sameAs = (r: SlRule) => r.direction === rule.direction && (r.ethertype ?? 'IPv4') === rule.ethertype && (r.protocol ?? null) === (protocol ?? null)
+      && (r.portRangeMin ?? null) === (rule.portRangeMin ?? null) && (r.portRangeMax ?? null) === (rule.portRangeMax ?? null)
+      && (r.remoteIp ?? null) === (rule.remoteIp ?? null) && (r.remoteGroupId ?? null) === (rule.remoteGroupId ?? null);
+    if ((g.rules ?? []).some(sameAs)) throw Fault.conflict(`Security group rule already exists in group ${slUuid('secgroup', g.id)}.`, { type: 'SecurityGroupRuleExists' });
+    const before = new Set((g.rules ?? []).map((r) => r.id));
+    await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'addRules', { id: g.id, params: [[rule]] });
+    const after = await this.group(ctx, slUuid('secgroup', g.id));
+    const added = (after.rules ?? []).find((r) => !before.has(r.id) && sameAs(r));
+    if (!added) throw new Fault('backendError', `SoftLayer accepted a rule for security group ${g.id} but does not show it yet.`);
+    return out({ security_group_rule: this.ruleView(ctx, g.id, added) });
+  }
+
+  async deleteSecurityGroupRule(req: NetworkRequest<'deleteSecurityGroupRule'>): Promise<NetworkResponse<'deleteSecurityGroupRule'>> {
+    const { group, rule } = await this.findRule(req.context, req.path.id);
+    await this.cloud.call(req.context, 'SoftLayer_Network_SecurityGroup', 'removeRules', { id: group.id, params: [[rule.id]] });
   }
 }

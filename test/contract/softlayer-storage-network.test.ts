@@ -156,4 +156,37 @@ describe('softlayer: image, volume, network', function () {
       expect(((await get('/network/v2.0/availability_zones')).availability_zones as Json[]).map((z) => z.name)).to.include('wdc07');
     });
   });
+
+  describe('Neutron security groups over SoftLayer_Network_SecurityGroup', () => {
+    const post = (path: string, body: unknown) => h.gw.request('POST', `/network/v2.0${path}`, { token: h.token, body });
+
+    it('create, rename, add and remove rules, delete', async () => {
+      const created = await post('/security-groups', { security_group: { name: 'web', description: 'web servers' } });
+      expectStatus(created, 201);
+      const sg = (created.json as Json).security_group;
+      const simGroup = [...h.sim.state.securityGroups.values()].find((g) => g.name === 'web')!;
+      expect(simGroup.accountId).to.equal(h.account.accountId);
+      expect(sg.security_group_rules).to.deep.equal([]);
+
+      const rule = await post('/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', protocol: 'tcp', port_range_min: 443, port_range_max: 443, remote_ip_prefix: '0.0.0.0/0' } });
+      expectStatus(rule, 201);
+      const r = (rule.json as Json).security_group_rule;
+      expect(r).to.include({ direction: 'ingress', protocol: 'tcp', port_range_min: 443, port_range_max: 443, security_group_id: sg.id });
+      expect(simGroup.rules.map((x) => [x.direction, x.protocol, x.portRangeMin, x.remoteIp])).to.deep.equal([['ingress', 'tcp', 443, '0.0.0.0/0']]);
+      expectStatus(await post('/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', protocol: 'tcp', port_range_min: 443, port_range_max: 443, remote_ip_prefix: '0.0.0.0/0' } }), 409);
+      expectStatus(await post('/security-group-rules', { security_group_rule: { security_group_id: sg.id, direction: 'ingress', protocol: 'gre' } }), 400);
+
+      expect((await get(`/network/v2.0/security-group-rules/${r.id}`)).security_group_rule.id).to.equal(r.id);
+      expect(((await get(`/network/v2.0/security-group-rules?security_group_id=${sg.id}`)).security_group_rules as Json[]).map((x) => x.id)).to.deep.equal([r.id]);
+      const renamed = await h.gw.request('PUT', `/network/v2.0/security-groups/${sg.id}`, { token: h.token, body: { security_group: { name: 'web-2' } } });
+      expectStatus(renamed, 200);
+      expect(simGroup.name).to.equal('web-2');
+      expect(((await get('/network/v2.0/security-groups')).security_groups as Json[]).map((g) => g.name)).to.include('web-2');
+
+      expectStatus(await h.gw.request('DELETE', `/network/v2.0/security-group-rules/${r.id}`, { token: h.token }), 204);
+      expect(simGroup.rules).to.deep.equal([]);
+      expectStatus(await h.gw.request('DELETE', `/network/v2.0/security-groups/${sg.id}`, { token: h.token }), 204);
+      await get(`/network/v2.0/security-groups/${sg.id}`, 404);
+    });
+  });
 });

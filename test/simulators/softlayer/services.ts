@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { View } from './mask.js';
 import {
   DATACENTERS, OPERATING_SYSTEMS, SimState, SoftLayerFault, md5Fingerprint, slDate,
-  type Guest, type SimUser, type SshKey, type TemplateGroup,
+  type Guest, type SecurityGroup, type SecurityGroupRule, type SimUser, type SshKey, type TemplateGroup,
 } from './state.js';
 
 export interface Call {
@@ -202,6 +202,70 @@ function storageAccess(allow: boolean): Handler {
     return { raw: true };
   };
 }
+
+/** Validates one rule as SoftLayer_Network_SecurityGroup::addRules takes it. */
+function securityRule(s: SimState, group: SecurityGroup, r: Json): SecurityGroupRule {
+  const direction = r.direction;
+  if (direction !== 'ingress' && direction !== 'egress') throw SoftLayerFault.public("A rule's direction must be 'ingress' or 'egress'.");
+  const ethertype = r.ethertype ?? 'IPv4';
+  if (ethertype !== 'IPv4' && ethertype !== 'IPv6') throw SoftLayerFault.public("A rule's ethertype must be 'IPv4' or 'IPv6'.");
+  const protocol = r.protocol === undefined || r.protocol === null || r.protocol === '' ? null : String(r.protocol);
+  if (protocol !== null && !['tcp', 'udp', 'icmp'].includes(protocol)) throw SoftLayerFault.public(`Protocol '${protocol}' is not one of tcp, udp, icmp.`);
+  const port = (v: unknown) => (v === undefined || v === null || v === '' ? null : Number(v));
+  const min = port(r.portRangeMin);
+  const max = port(r.portRangeMax);
+  if ((min !== null || max !== null) && (protocol === null || (protocol !== 'icmp' && (min === null || max === null || min > max)))) {
+    throw SoftLayerFault.public('A port range needs a protocol and portRangeMin <= portRangeMax.');
+  }
+  const remoteGroupId = port(r.remoteGroupId);
+  if (remoteGroupId !== null && !s.securityGroups.has(remoteGroupId)) throw SoftLayerFault.public(`Remote security group ${remoteGroupId} was not found.`);
+  const remoteIp = typeof r.remoteIp === 'string' && r.remoteIp ? r.remoteIp : null;
+  if (remoteIp && remoteGroupId !== null) throw SoftLayerFault.public('A rule takes a remote IP or a remote group, not both.');
+  return { id: s.id(), direction, ethertype, protocol, portRangeMin: min, portRangeMax: max, remoteIp, remoteGroupId, createDate: slDate() };
+}
+
+const SECURITY_GROUP: Record<string, Handler> = {
+  getAllObjects: (s, c) => listOf([...s.securityGroups.values()].filter((g) => g.accountId === c.user.accountId).map((g) => s.securityGroupView(g))),
+  getObject: (s, c) => ({ one: s.securityGroupView(own(s.securityGroups, c)) }),
+  createObject: (s, c) => {
+    const t = obj(c.params[0], 'templateObject');
+    const id = s.id();
+    const g: SecurityGroup = { id, accountId: c.user.accountId, name: typeof t.name === 'string' ? t.name : '', description: typeof t.description === 'string' ? t.description : null, createDate: slDate(), modifyDate: null, rules: [] };
+    s.securityGroups.set(id, g);
+    return { one: s.securityGroupView(g) };
+  },
+  editObject: (s, c) => {
+    const g = own(s.securityGroups, c);
+    const t = obj(c.params[0], 'templateObject');
+    if (typeof t.name === 'string') g.name = t.name;
+    if (typeof t.description === 'string') g.description = t.description;
+    g.modifyDate = slDate();
+    return { raw: true };
+  },
+  deleteObject: (s, c) => {
+    const g = own(s.securityGroups, c);
+    if ([...s.securityGroups.values()].some((o) => o.id !== g.id && o.rules.some((r) => r.remoteGroupId === g.id))) {
+      throw SoftLayerFault.public(`Security group ${g.id} is the remote group of another group's rule.`);
+    }
+    s.securityGroups.delete(g.id);
+    return { raw: true };
+  },
+  // SoftLayer applies rule changes asynchronously and answers a request id; the simulator applies them at once.
+  addRules: (s, c) => {
+    const g = own(s.securityGroups, c);
+    if (!Array.isArray(c.params[0])) throw SoftLayerFault.public('addRules takes a list of rules.');
+    const rules = (c.params[0] as unknown[]).map((r) => securityRule(s, g, obj(r, 'ruleTemplates')));
+    g.rules.push(...rules);
+    return { raw: { requestId: `addRules-${rules[0]?.id ?? 0}`, rules: JSON.stringify(rules.map((r) => ({ ...r, securityGroupId: g.id }))) } };
+  },
+  removeRules: (s, c) => {
+    const g = own(s.securityGroups, c);
+    const ids = Array.isArray(c.params[0]) ? (c.params[0] as unknown[]).map(Number) : [];
+    for (const id of ids) if (!g.rules.some((r) => r.id === id)) throw SoftLayerFault.notFound(id);
+    g.rules = g.rules.filter((r) => !ids.includes(r.id));
+    return { raw: { requestId: `removeRules-${ids[0] ?? 0}` } };
+  },
+};
 
 const STORAGE: Record<string, Handler> = {
   getObject: (s, c) => ({ one: s.storageView(own(s.storage, c)) }),
@@ -410,6 +474,7 @@ export const SERVICES: Record<string, Record<string, Handler>> = {
   SoftLayer_Network_Subnet: {
     getObject: (s, c) => ({ one: s.subnetView(own(s.subnets, c)) }),
   },
+  SoftLayer_Network_SecurityGroup: SECURITY_GROUP,
   SoftLayer_Network_Storage: STORAGE,
   SoftLayer_Network_Storage_Iscsi: STORAGE,
   SoftLayer_Location_Datacenter: {

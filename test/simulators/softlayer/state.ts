@@ -66,6 +66,12 @@ export interface Storage {
 
 export interface OsOption { code: string; description: string }
 
+export interface SecurityGroupRule {
+  id: number; direction: 'ingress' | 'egress'; ethertype: 'IPv4' | 'IPv6'; protocol: string | null;
+  portRangeMin: number | null; portRangeMax: number | null; remoteIp: string | null; remoteGroupId: number | null; createDate: string;
+}
+export interface SecurityGroup { id: number; accountId: number; name: string; description: string | null; createDate: string; modifyDate: string | null; rules: SecurityGroupRule[] }
+
 /** SoftLayer answers dates in its local time with an offset; the simulator answers UTC. */
 export function slDate(ms = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
@@ -109,6 +115,7 @@ export class SimState {
   readonly vlans = new Map<number, Vlan>();
   readonly subnets = new Map<number, Subnet>();
   readonly storage = new Map<number, Storage>();
+  readonly securityGroups = new Map<number, SecurityGroup>();
   private readonly accounts = new Set<number>();
 
   constructor(readonly timing: Timing) {
@@ -329,6 +336,18 @@ export class SimState {
       virtualGuests: () => guests.map((g) => this.guestView(g)),
       hardware: () => [],
       ipAddresses: () => [],
+    };
+  }
+
+  securityGroupView(g: SecurityGroup): View {
+    const rule = (r: SecurityGroupRule): View => ({
+      id: r.id, securityGroupId: g.id, direction: r.direction, ethertype: r.ethertype, protocol: r.protocol,
+      portRangeMin: r.portRangeMin, portRangeMax: r.portRangeMax, remoteIp: r.remoteIp, remoteGroupId: r.remoteGroupId, createDate: r.createDate,
+    });
+    return {
+      id: g.id, name: g.name, description: g.description, createDate: g.createDate, modifyDate: g.modifyDate,
+      rules: () => g.rules.map(rule),
+      networkComponentBindings: () => [],
     };
   }
 
