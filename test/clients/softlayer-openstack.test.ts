@@ -55,6 +55,17 @@ describe('openstack CLI against the SoftLayer backend', function () {
     expect(vols.map((v: Json) => [v.Name, v.Size, v.Status])).to.deep.equal(storage.map((s) => [s.username, s.capacityGb, 'available']));
   });
 
+  it('security group create, rule create, list, delete: SoftLayer security groups', async () => {
+    const sg = await os(['security', 'group', 'create', '--description', 'ssh in', 'cli-ssh', '-f', 'json']);
+    const rule = await os(['security', 'group', 'rule', 'create', '--protocol', 'tcp', '--dst-port', '22', '--remote-ip', '10.0.0.0/8', 'cli-ssh', '-f', 'json']);
+    expect(rule).to.include({ protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '10.0.0.0/8' });
+    const simGroup = [...h.sim.state.securityGroups.values()].find((g) => g.name === 'cli-ssh')!;
+    expect(simGroup.rules.map((r) => [r.direction, r.protocol, r.portRangeMin, r.remoteIp])).to.deep.equal([['ingress', 'tcp', 22, '10.0.0.0/8']]);
+    expect((await os(['security', 'group', 'list', '-f', 'json'])).map((g: Json) => g.Name)).to.include('cli-ssh');
+    await os(['security', 'group', 'delete', sg.id]);
+    expect(h.sim.state.securityGroups.has(simGroup.id)).to.equal(false);
+  });
+
   it('keypair create (from a public key, and generated), list, delete', async () => {
     const dir = h.gw.dataDir;
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'cli', '-f', join(dir, 'cli')]);
