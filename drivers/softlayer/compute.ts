@@ -742,6 +742,7 @@ export class SoftLayerCompute implements ComputeDriver {
       totalInstancesUsed: u.instances, totalCoresUsed: u.cores, totalRAMUsed: u.ram, totalServerGroupsUsed: 0,
     };
     if (!atLeast(req.context.microversion, '2.57')) Object.assign(absolute, { maxPersonality: 0, maxPersonalitySize: 0 });
+    if (!atLeast(req.context.microversion, '2.39')) absolute.maxImageMeta = 0;
     if (!atLeast(req.context.microversion, '2.36')) {
       Object.assign(absolute, { maxSecurityGroups: -1, maxSecurityGroupRules: -1, maxTotalFloatingIps: 0, totalSecurityGroupsUsed: 0, totalFloatingIpsUsed: 0 });
     }
