@@ -17,6 +17,7 @@ import type { SoftLayerFlavor } from '../../src/config.js';
 import { SoftLayerCloud, isoZ, slId, slUuid, type SlTemplate } from './cloud.js';
 import { templateStatus } from './image.js';
 import { getStorage, listStorage, type SlStorage } from './volume.js';
+import { GROUP_MASK, type SlSecurityGroup } from './network.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -36,7 +37,10 @@ export interface SlGuest {
   blockDevices?: { device: string; diskImage?: { capacity: number; units?: string } }[];
   blockDeviceTemplateGroup?: { globalIdentifier: string; name?: string };
   sshKeys?: { id: number; label: string }[];
-  networkComponents?: { id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string; primarySubnet?: { id: number } | null }[];
+  networkComponents?: {
+    id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string;
+    primarySubnet?: { id: number } | null; securityGroupBindings?: { securityGroupId: number }[];
+  }[];
   tagReferences?: { tag?: { name: string } }[];
   userData?: { value: string }[];
 }
@@ -44,7 +48,7 @@ export interface SlGuest {
 export const GUEST_MASK = 'mask[id,globalIdentifier,hostname,domain,accountId,maxCpu,maxMemory,createDate,modifyDate,provisionDate,'
   + 'primaryIpAddress,primaryBackendIpAddress,notes,powerState[keyName,name],activeTransaction[id,transactionStatus[name,friendlyName]],'
   + 'datacenter[id,name],blockDevices[device,diskImage[capacity,units]],blockDeviceTemplateGroup[globalIdentifier,name],sshKeys[id,label],'
-  + 'networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id]],tagReferences[tag[name]]]';
+  + 'networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id],securityGroupBindings[securityGroupId]],tagReferences[tag[name]]]';
 
 /** Nova's power_state numbers (nova/compute/power_state.py). */
 const POWER = { NOSTATE: 0, RUNNING: 1, PAUSED: 3, SHUTDOWN: 4 } as const;
@@ -323,12 +327,26 @@ export class SoftLayerCompute implements ComputeDriver {
       if (pub) template.primaryNetworkComponent = { networkVlan: { id: pub.id } };
       else template.privateNetworkOnlyFlag = true;
     }
+    // Security groups bind to both primary interfaces at order time. SoftLayer has no
+    // "default" group: a request for one that the account lacks binds nothing.
+    const sgNames = Array.isArray(s.security_groups) ? (s.security_groups as Json[]).map((g) => String(g.name ?? '')) : [];
+    const boundNames: string[] = [];
+    if (sgNames.length) {
+      const groups = await this.securityGroups(ctx);
+      const bindings: Json[] = [];
+      for (const name of sgNames) {
+        const g = this.oneGroup(groups, name, name !== 'default');
+        if (g) { bindings.push({ securityGroup: { id: g.id } }); boundNames.push(name); }
+      }
+      if (bindings.length) {
+        template.primaryBackendNetworkComponent = { ...(template.primaryBackendNetworkComponent as Json | undefined), securityGroupBindings: bindings };
+        if (!template.privateNetworkOnlyFlag) template.primaryNetworkComponent = { ...(template.primaryNetworkComponent as Json | undefined), securityGroupBindings: bindings };
+      }
+    }
     const created = await this.cloud.call<SlGuest>(ctx, 'SoftLayer_Virtual_Guest', 'createObject', { params: [template] });
     const id = slUuid('guest', created.id);
-    const body: Json = {
-      id, links: this.links(ctx, 'servers', id), 'OS-DCF:diskConfig': 'MANUAL',
-      security_groups: [{ name: 'default' }],
-    };
+    // Nova would add "default"; a SoftLayer guest has only the groups that exist and were asked for.
+    const body: Json = { id, links: this.links(ctx, 'servers', id), 'OS-DCF:diskConfig': 'MANUAL', security_groups: boundNames.map((name) => ({ name })) };
     return new Reply(out<ComputeResponse<'createServer'>>({ server: body }), 202, { Location: `${ctx.endpoint}/v2.1/servers/${id}` });
   }
 
@@ -489,6 +507,63 @@ export class SoftLayerCompute implements ComputeDriver {
     const nc = (g.networkComponents ?? []).find((n) => slUuid('port', n.id) === req.path.id);
     if (!nc) throw Fault.notFound(`Port ${req.path.id} is not attached`);
     return out({ interfaceAttachment: this.interfaceView(req.context, nc) });
+  }
+
+  // ---- security groups of a server (SoftLayer bindings of its network components) ----
+
+  private securityGroups(ctx: Ctx): Promise<SlSecurityGroup[]> {
+    return this.cloud.listAll<SlSecurityGroup>(ctx, 'SoftLayer_Network_SecurityGroup', 'getAllObjects', { mask: GROUP_MASK });
+  }
+
+  /** A group by name or id, as Nova takes it; a missing one is a 404 (or nothing when `required` is false). */
+  private oneGroup(groups: SlSecurityGroup[], ref: string, required = true): SlSecurityGroup | undefined {
+    const byId = groups.find((g) => slUuid('secgroup', g.id) === ref);
+    if (byId) return byId;
+    const named = groups.filter((g) => g.name === ref);
+    if (named.length > 1) throw Fault.conflict(`Multiple security groups found matching '${ref}'. Use an ID to be more specific.`);
+    if (!named[0] && required) throw Fault.notFound(`Security group ${ref} not found.`);
+    return named[0];
+  }
+
+  private novaGroupView(ctx: Ctx, g: SlSecurityGroup): Json {
+    const id = slUuid('secgroup', g.id);
+    return {
+      id, name: g.name ?? '', description: g.description ?? '', tenant_id: ctx.auth?.projectId ?? '',
+      rules: (g.rules ?? []).filter((r) => r.direction === 'ingress').map((r) => ({
+        id: slUuid('sgrule', r.id), parent_group_id: id, ip_protocol: r.protocol ?? null,
+        from_port: r.portRangeMin ?? null, to_port: r.portRangeMax ?? null,
+        ip_range: r.remoteIp ? { cidr: r.remoteIp } : {}, group: r.remoteGroupId ? { tenant_id: ctx.auth?.projectId ?? '' } : {},
+      })),
+    };
+  }
+
+  async listServerSecurityGroups(req: ComputeRequest<'listServerSecurityGroups'>): Promise<ComputeResponse<'listServerSecurityGroups'>> {
+    const ctx = req.context;
+    const g = await this.guest(ctx, req.path.server_id);
+    const bound = new Set((g.networkComponents ?? []).flatMap((nc) => (nc.securityGroupBindings ?? []).map((b) => b.securityGroupId)));
+    const groups = (await this.securityGroups(ctx)).filter((x) => bound.has(x.id));
+    return out({ security_groups: groups.map((x) => this.novaGroupView(ctx, x)) });
+  }
+
+  /** addSecurityGroup binds the group to every interface of the guest (attachNetworkComponents). */
+  async addSecurityGroupServer(req: ComputeRequest<'addSecurityGroupServer'>): Promise<ComputeResponse<'addSecurityGroupServer'>> {
+    const ctx = req.context;
+    const name = String((req.body as unknown as { addSecurityGroup: { name: string } }).addSecurityGroup.name ?? '');
+    const g = await this.guest(ctx, req.path.id);
+    const group = this.oneGroup(await this.securityGroups(ctx), name)!;
+    const missing = (g.networkComponents ?? []).filter((nc) => !(nc.securityGroupBindings ?? []).some((b) => b.securityGroupId === group.id)).map((nc) => nc.id);
+    if (!missing.length) throw Fault.badRequest(`Security group ${name} is already associated with the instance ${req.path.id}`);
+    await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'attachNetworkComponents', { id: group.id, params: [missing] });
+  }
+
+  async removeSecurityGroupServer(req: ComputeRequest<'removeSecurityGroupServer'>): Promise<ComputeResponse<'removeSecurityGroupServer'>> {
+    const ctx = req.context;
+    const name = String((req.body as unknown as { removeSecurityGroup: { name: string } }).removeSecurityGroup.name ?? '');
+    const g = await this.guest(ctx, req.path.id);
+    const group = this.oneGroup(await this.securityGroups(ctx), name)!;
+    const bound = (g.networkComponents ?? []).filter((nc) => (nc.securityGroupBindings ?? []).some((b) => b.securityGroupId === group.id)).map((nc) => nc.id);
+    if (!bound.length) throw Fault.notFound(`Security group ${name} not associated with the instance ${req.path.id}`);
+    await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'detachNetworkComponents', { id: group.id, params: [bound] });
   }
 
   // ---- volume attachments: a guest authorized on an iSCSI LUN -----------------------

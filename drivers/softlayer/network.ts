@@ -28,20 +28,23 @@ interface SlVlan {
 }
 interface SlComponent {
   id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string;
-  primarySubnet?: { id: number } | null;
+  primarySubnet?: { id: number } | null; securityGroupBindings?: { securityGroupId: number }[];
 }
-interface SlRule {
+export interface SlRule {
   id: number; direction: string; ethertype?: string; protocol?: string | null; portRangeMin?: number | null; portRangeMax?: number | null;
   remoteIp?: string | null; remoteGroupId?: number | null; createDate?: string;
 }
-interface SlSecurityGroup { id: number; name?: string; description?: string | null; createDate?: string; modifyDate?: string | null; rules?: SlRule[] }
+export interface SlSecurityGroup {
+  id: number; name?: string; description?: string | null; createDate?: string; modifyDate?: string | null; rules?: SlRule[];
+  networkComponentBindings?: { networkComponentId: number }[];
+}
 interface SlGuestPorts { id: number; hostname: string; createDate?: string; modifyDate?: string; datacenter?: { name: string }; networkComponents?: SlComponent[] }
 
 const VLAN_MASK = 'mask[id,vlanNumber,name,networkSpace,accountId,primaryRouter[hostname,datacenter[name]],subnets[id]]';
 const SUBNET_MASK = 'mask[id,networkIdentifier,cidr,gateway,broadcastAddress,networkVlanId,version,addressSpace,subnetType,datacenter[name]]';
-const PORTS_MASK = 'mask[id,hostname,createDate,modifyDate,datacenter[name],networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id]]]';
+const PORTS_MASK = 'mask[id,hostname,createDate,modifyDate,datacenter[name],networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id],securityGroupBindings[securityGroupId]]]';
 const EPOCH = '1970-01-01T00:00:00Z';
-const GROUP_MASK = 'mask[id,name,description,createDate,modifyDate,rules[id,direction,ethertype,protocol,portRangeMin,portRangeMax,remoteIp,remoteGroupId,createDate]]';
+export const GROUP_MASK = 'mask[id,name,description,createDate,modifyDate,rules[id,direction,ethertype,protocol,portRangeMin,portRangeMax,remoteIp,remoteGroupId,createDate],networkComponentBindings[networkComponentId]]';
 
 type Body = Record<string, unknown>;
 
@@ -129,7 +132,8 @@ export class SoftLayerNetwork implements NetworkDriver {
       mac_address: nc.macAddress ?? '', admin_state_up: true, status: nc.status === 'ACTIVE' ? 'ACTIVE' : 'DOWN',
       fixed_ips: nc.primaryIpAddress && nc.primarySubnet ? [{ subnet_id: slUuid('subnet', nc.primarySubnet.id), ip_address: nc.primaryIpAddress }] : [],
       device_id: slUuid('guest', g.id), device_owner: `compute:${g.datacenter?.name ?? 'nova'}`,
-      tenant_id: this.project(ctx), project_id: this.project(ctx), security_groups: [], allowed_address_pairs: [], extra_dhcp_opts: [],
+      tenant_id: this.project(ctx), project_id: this.project(ctx), security_groups: (nc.securityGroupBindings ?? []).map((b) => slUuid('secgroup', b.securityGroupId)),
+      allowed_address_pairs: [], extra_dhcp_opts: [],
       'binding:vnic_type': 'normal', port_security_enabled: false, description: '', tags: [],
       created_at: isoZ(g.createDate) ?? EPOCH, updated_at: isoZ(g.modifyDate ?? g.createDate) ?? EPOCH, revision_number: 0,
     };
@@ -182,6 +186,23 @@ export class SoftLayerNetwork implements NetworkDriver {
     const port = (await this.ports(req.context)).find((p) => p.id === req.path.port_id);
     if (!port) this.notFound('Port', req.path.port_id);
     return out({ port });
+  }
+
+  /** A port's security groups are SoftLayer bindings of the network component (attach/detachNetworkComponents). */
+  async updatePort(req: NetworkRequest<'updatePort'>): Promise<NetworkResponse<'updatePort'>> {
+    const ctx = req.context;
+    const b = ((req.body as unknown as { port?: Body }).port ?? {});
+    const other = Object.keys(b).filter((k) => k !== 'security_groups');
+    if (other.length) throw Fault.badRequest(`SoftLayer ports (network components) take only security_groups; not ${other.join(', ')}.`);
+    const port = (await this.ports(ctx)).find((p) => p.id === req.path.port_id);
+    if (!port) this.notFound('Port', req.path.port_id);
+    const componentId = slId('port', String(port.id), 'Port');
+    const want = Array.isArray(b.security_groups) ? b.security_groups.map(String) : [];
+    const have = port.security_groups as string[];
+    for (const id of want) if (!have.includes(id)) await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'attachNetworkComponents', { id: (await this.group(ctx, id)).id, params: [[componentId]] });
+    for (const id of have) if (!want.includes(id)) await this.cloud.call(ctx, 'SoftLayer_Network_SecurityGroup', 'detachNetworkComponents', { id: slId('secgroup', id, 'Security group'), params: [[componentId]] });
+    const after = (await this.ports(ctx)).find((p) => p.id === req.path.port_id)!;
+    return out({ port: after });
   }
 
   async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
@@ -255,6 +276,7 @@ export class SoftLayerNetwork implements NetworkDriver {
 
   async deleteSecurityGroup(req: NetworkRequest<'deleteSecurityGroup'>): Promise<NetworkResponse<'deleteSecurityGroup'>> {
     const g = await this.group(req.context, req.path.id);
+    if (g.networkComponentBindings?.length) throw Fault.conflict(`Security Group ${req.path.id} in use.`, { type: 'SecurityGroupInUse' });
     await this.cloud.call(req.context, 'SoftLayer_Network_SecurityGroup', 'deleteObject', { id: g.id });
   }
 

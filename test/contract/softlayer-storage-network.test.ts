@@ -188,5 +188,32 @@ describe('softlayer: image, volume, network', function () {
       expectStatus(await h.gw.request('DELETE', `/network/v2.0/security-groups/${sg.id}`, { token: h.token }), 204);
       await get(`/network/v2.0/security-groups/${sg.id}`, 404);
     });
+
+    it('a server\'s security groups are SoftLayer bindings of its interfaces: at create, add/remove, per port', async () => {
+      const sg = ((await post('/security-groups', { security_group: { name: 'app' } })).json as Json).security_group;
+      const images = (await get('/compute/v2.1/images')).images as Json[];
+      const mv = { 'OpenStack-API-Version': 'compute 2.79' };
+      const created = await h.gw.request('POST', '/compute/v2.1/servers', { token: h.token, headers: mv, body: { server: { name: 'sg-1', flavorRef: 'sl.1x1x25', imageRef: images[0]!.id, networks: 'auto', security_groups: [{ name: 'app' }] } } });
+      expectStatus(created, 202);
+      const id = (created.json as Json).server.id as string;
+      const guestId = parseInt(id.slice(-12), 16);
+      const simGroup = [...h.sim.state.securityGroups.values()].find((g) => g.name === 'app')!;
+      const boundTo = () => [...h.sim.state.bindings].filter(([c, set]) => Math.floor(c / 10) === guestId && set.has(simGroup.id)).map(([c]) => c % 10).sort();
+      expect(boundTo()).to.deep.equal([0, 1]);
+      expect(((await get(`/compute/v2.1/servers/${id}/os-security-groups`)).security_groups as Json[]).map((g) => g.name)).to.deep.equal(['app']);
+      const ports = (await get(`/network/v2.0/ports?device_id=${id}`)).ports as Json[];
+      expect(ports.map((p) => p.security_groups)).to.deep.equal([[sg.id], [sg.id]]);
+
+      expectStatus(await h.gw.request('DELETE', `/network/v2.0/security-groups/${sg.id}`, { token: h.token }), 409);
+      expectStatus(await h.gw.request('POST', `/compute/v2.1/servers/${id}/action`, { token: h.token, body: { removeSecurityGroup: { name: 'app' } } }), 202);
+      expect(boundTo()).to.deep.equal([]);
+      expectStatus(await h.gw.request('POST', `/compute/v2.1/servers/${id}/action`, { token: h.token, body: { addSecurityGroup: { name: 'app' } } }), 202);
+      expect(boundTo()).to.deep.equal([0, 1]);
+      const updated = await h.gw.request('PUT', `/network/v2.0/ports/${ports[0]!.id}`, { token: h.token, body: { port: { security_groups: [] } } });
+      expectStatus(updated, 200);
+      expect((updated.json as Json).port.security_groups).to.deep.equal([]);
+      expect(boundTo()).to.have.length(1);
+      expectStatus(await h.gw.request('PUT', `/network/v2.0/ports/${ports[0]!.id}`, { token: h.token, body: { port: { name: 'x' } } }), 400);
+    });
   });
 });

@@ -120,6 +120,17 @@ function createGuest(s: SimState, user: SimUser, template: Json): Guest {
     g.provisionDate = slDate();
   });
   s.guests.set(id, g);
+  // Security groups given on the primary components at order time are bound at once.
+  for (const [key, port] of [['primaryBackendNetworkComponent', 0], ['primaryNetworkComponent', 1]] as const) {
+    const bindings = (t[key] as Json | undefined)?.securityGroupBindings;
+    if (!Array.isArray(bindings) || (port === 1 && !g.publicVlanId)) continue;
+    for (const b of bindings) {
+      const sgId = Number(((b as Json).securityGroup as Json | undefined)?.id);
+      const sg = s.securityGroups.get(sgId);
+      if (!sg || sg.accountId !== user.accountId) { s.guests.delete(id); throw SoftLayerFault.public(`Security group ${sgId} was not found.`); }
+      s.bindings.set(id * 10 + port, new Set([...(s.bindings.get(id * 10 + port) ?? []), sgId]));
+    }
+  }
   return g;
 }
 
@@ -224,6 +235,23 @@ function securityRule(s: SimState, group: SecurityGroup, r: Json): SecurityGroup
   return { id: s.id(), direction, ethertype, protocol, portRangeMin: min, portRangeMax: max, remoteIp, remoteGroupId, createDate: slDate() };
 }
 
+/** Binds (or unbinds) network components, by id, to a security group. */
+function bindComponents(s: SimState, c: Call, attach: boolean): Answer {
+  const g = own(s.securityGroups, c);
+  const ids = Array.isArray(c.params[0]) ? (c.params[0] as unknown[]).map(Number) : [];
+  for (const id of ids) {
+    const guest = s.guests.get(Math.floor(id / 10));
+    const port = id % 10;
+    if (!guest || guest.accountId !== c.user.accountId || (port === 1 && !guest.publicVlanId) || port > 1) throw SoftLayerFault.notFound(id);
+  }
+  for (const id of ids) {
+    const set = s.bindings.get(id) ?? new Set<number>();
+    if (attach) set.add(g.id); else set.delete(g.id);
+    s.bindings.set(id, set);
+  }
+  return { raw: { requestId: `${attach ? 'interfaceAdd' : 'interfaceRemove'}-${g.id}` } };
+}
+
 const SECURITY_GROUP: Record<string, Handler> = {
   getAllObjects: (s, c) => listOf([...s.securityGroups.values()].filter((g) => g.accountId === c.user.accountId).map((g) => s.securityGroupView(g))),
   getObject: (s, c) => ({ one: s.securityGroupView(own(s.securityGroups, c)) }),
@@ -244,6 +272,7 @@ const SECURITY_GROUP: Record<string, Handler> = {
   },
   deleteObject: (s, c) => {
     const g = own(s.securityGroups, c);
+    if ([...s.bindings.values()].some((set) => set.has(g.id))) throw SoftLayerFault.public(`Security group ${g.id} is attached to network components.`);
     if ([...s.securityGroups.values()].some((o) => o.id !== g.id && o.rules.some((r) => r.remoteGroupId === g.id))) {
       throw SoftLayerFault.public(`Security group ${g.id} is the remote group of another group's rule.`);
     }
@@ -258,6 +287,8 @@ const SECURITY_GROUP: Record<string, Handler> = {
     g.rules.push(...rules);
     return { raw: { requestId: `addRules-${rules[0]?.id ?? 0}`, rules: JSON.stringify(rules.map((r) => ({ ...r, securityGroupId: g.id }))) } };
   },
+  attachNetworkComponents: (s, c) => bindComponents(s, c, true),
+  detachNetworkComponents: (s, c) => bindComponents(s, c, false),
   removeRules: (s, c) => {
     const g = own(s.securityGroups, c);
     const ids = Array.isArray(c.params[0]) ? (c.params[0] as unknown[]).map(Number) : [];

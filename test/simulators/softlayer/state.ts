@@ -116,6 +116,8 @@ export class SimState {
   readonly subnets = new Map<number, Subnet>();
   readonly storage = new Map<number, Storage>();
   readonly securityGroups = new Map<number, SecurityGroup>();
+  /** Security groups bound to each network component (id: guest id × 10 + port). */
+  readonly bindings = new Map<number, Set<number>>();
   private readonly accounts = new Set<number>();
 
   constructor(readonly timing: Timing) {
@@ -226,7 +228,10 @@ export class SimState {
         networkVlanId: vlan?.id ?? null,
         networkVlan: () => (vlan ? this.vlanView(vlan) : null),
         primarySubnet: () => (subnet ? this.subnetView(subnet) : null),
-        securityGroupBindings: () => [],
+        securityGroupBindings: () => [...(this.bindings.get(g.id * 10 + port) ?? [])].map((sgId) => ({
+          networkComponentId: g.id * 10 + port, securityGroupId: sgId,
+          securityGroup: () => { const sg = this.securityGroups.get(sgId); return sg ? this.securityGroupView(sg) : null; },
+        })),
       };
     };
     const components = (): View[] => (g.publicVlanId ? [component(0), component(1)] : [component(0)]);
@@ -347,7 +352,10 @@ export class SimState {
     return {
       id: g.id, name: g.name, description: g.description, createDate: g.createDate, modifyDate: g.modifyDate,
       rules: () => g.rules.map(rule),
-      networkComponentBindings: () => [],
+      networkComponentBindings: () => [...this.bindings].filter(([, groups]) => groups.has(g.id)).map(([componentId]) => ({
+        networkComponentId: componentId, securityGroupId: g.id,
+        networkComponent: () => ({ id: componentId, port: componentId % 10, guestId: Math.floor(componentId / 10) }),
+      })),
     };
   }
 
