@@ -1060,6 +1060,38 @@ export class SandboxVolume implements VolumeDriver {
     return new Reply(undefined, 200) as unknown as VolumeResponse<'setBootableVolume'>;
   }
 
+  // ---- image metadata (cinder/api/contrib/volume_image_metadata.py): 200 with the whole set ----
+
+  async setImageMetadataVolume(req: VolumeRequest<'setImageMetadataVolume'>): Promise<VolumeResponse<'setImageMetadataVolume'>> {
+    const meta = req.body['os-set_image_metadata'].metadata;
+    const all = this.store.tx(() => {
+      const v = this.volume(req.context, req.path.id);
+      v.image_metadata = { ...(v.image_metadata ?? {}), ...meta };
+      v.updated_at = isoNoZone();
+      this.store.put(VOLUME, v, false);
+      return v.image_metadata;
+    });
+    return new Reply({ metadata: all }, 200) as unknown as VolumeResponse<'setImageMetadataVolume'>;
+  }
+
+  async showImageMetadataVolume(req: VolumeRequest<'showImageMetadataVolume'>): Promise<VolumeResponse<'showImageMetadataVolume'>> {
+    const v = this.volume(req.context, req.path.id);
+    return new Reply({ metadata: v.image_metadata ?? {} }, 200) as unknown as VolumeResponse<'showImageMetadataVolume'>;
+  }
+
+  async unsetImageMetadataVolume(req: VolumeRequest<'unsetImageMetadataVolume'>): Promise<VolumeResponse<'unsetImageMetadataVolume'>> {
+    const key = req.body['os-unset_image_metadata'].key;
+    this.store.tx(() => {
+      const v = this.volume(req.context, req.path.id);
+      if (!v.image_metadata || !Object.hasOwn(v.image_metadata, key)) throw Fault.notFound(`Glance metadata for volume ${v.id} could not be found.`);
+      const { [key]: _gone, ...rest } = v.image_metadata;
+      v.image_metadata = rest;
+      v.updated_at = isoNoZone();
+      this.store.put(VOLUME, v, false);
+    });
+    return new Reply(undefined, 200) as unknown as VolumeResponse<'unsetImageMetadataVolume'>;
+  }
+
   async updateReadonlyFlagVolume(req: VolumeRequest<'updateReadonlyFlagVolume'>): Promise<VolumeResponse<'updateReadonlyFlagVolume'>> {
     const readonly = bool(req.body['os-update_readonly_flag'].readonly, 'readonly');
     this.store.tx(() => {
