@@ -21,7 +21,7 @@ const ADMIN_ONLY: RegExp[] = [
   /^compute\.quota_sets\.(update|delete)$/, /^compute\.quota_class_sets\.update$/,
   /^compute\.(hypervisors|services|aggregates|hosts|cells|agents|migrations|server_external_events|instance_usage_audit_log|assisted_volume_snapshots|cloudpipe|fping|floating_ips_bulk|floating_ip_dns|networks|security_group_default_rules|baremetal_nodes)\./,
   /^compute\.simple_tenant_usage\.list$/,
-  /^compute\.servers\.action\.(migrate|migrate_live|evacuate|reset_state|inject_network_info|reset_network|force_delete)$/,
+  /^compute\.servers\.action\.(migrate|migrate_live|evacuate|reset_state|inject_network_info|reset_network)$/,
   /^compute\.servers\.migrations\.(delete|action\.)/,
   // Cinder: volume types and their specs and access, quotas, services, hosts, pools, QoS, manage.
   /^volume\.types\.(create|update|delete|extra_specs\.(create|update|delete)|encryption\.|action\.)/,
@@ -44,6 +44,12 @@ export function needsAdmin(row: OperationRow): boolean {
 
 /** Query flags that ask for every project's resources. */
 const ALL_TENANTS = ['all_tenants', 'all_projects'];
+
+/**
+ * Lists that ignore all_tenants from a non-admin rather than refusing it
+ * (nova/api/openstack/compute/security_groups.py index reads it only for admins).
+ */
+const ALL_TENANTS_IGNORED = new Set(['compute.security_groups.list']);
 
 function truthy(v: unknown): boolean {
   if (v === undefined) return false;
@@ -76,7 +82,7 @@ export function checkPolicy(row: OperationRow, auth: AuthContext, query: Record<
     if (filtered) return { emptyList: filtered.collection };
     throw Fault.forbidden(`Policy doesn't allow ${rule} to be performed.`);
   }
-  if (!auth.isAdmin && ALL_TENANTS.some((k) => truthy(query[k]))) {
+  if (!auth.isAdmin && !ALL_TENANTS_IGNORED.has(rule) && ALL_TENANTS.some((k) => truthy(query[k]))) {
     throw Fault.forbidden(`Policy doesn't allow ${rule} with all_tenants to be performed.`);
   }
   if (urlProjectId && urlProjectId !== auth.projectId && !auth.isAdmin) {

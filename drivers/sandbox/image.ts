@@ -595,14 +595,20 @@ export class SandboxImage implements ImageDriver {
       if (!tags.every((t) => img.tags.includes(t))) return false;
       return props.every(([k, v]) => img.properties[k] === v);
     };
+    let items = this.store.list<GlanceImage>(KIND, { where: (img) => inScope(img) && matches(img) });
+    // created_at has whole seconds, as Glance's column; images made within one
+    // second keep the order they were made in (Glance would fall back to the
+    // id, a coin toss that a fast sandbox hits: Tempest's backup rotation test).
+    const made = new Map(items.map((img, i) => [img.id, i]));
     const order = (a: GlanceImage, b: GlanceImage): number => {
       for (let i = 0; i < keys.length; i++) {
-        const c = compareValues(sortValue(a, keys[i]!), sortValue(b, keys[i]!));
+        let c = compareValues(sortValue(a, keys[i]!), sortValue(b, keys[i]!));
+        if (c === 0 && keys[i] === 'created_at' && made.has(a.id) && made.has(b.id)) c = made.get(a.id)! - made.get(b.id)!;
         if (c !== 0) return dirs[i] === 'desc' ? -c : c;
       }
       return 0;
     };
-    let items = this.store.list<GlanceImage>(KIND, { where: (img) => inScope(img) && matches(img) }).sort(order);
+    items.sort(order);
     const marker = one(q.marker);
     if (marker !== undefined) {
       const m = this.store.get<GlanceImage>(KIND, marker);

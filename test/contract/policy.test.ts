@@ -70,6 +70,17 @@ describe('policy', function () {
     expect((await h.request('GET', '/volume/v3/volumes?all_tenants=true', { token: member })).status).to.equal(403);
   });
 
+  it('Nova\'s security group list ignores a member\'s all_tenants; forceDelete is the member\'s own call', async () => {
+    expect((await h.request('POST', '/network/v2.0/security-groups', { body: { security_group: { name: 'admins-own' } } })).status).to.equal(201);
+    const groups = await h.request('GET', '/compute/v2.1/os-security-groups?all_tenants=1', { token: member, headers: { 'openstack-api-version': 'compute 2.1' } });
+    expect(groups.status, groups.text).to.equal(200);
+    const seen = (groups.json as { security_groups: { tenant_id: string }[] }).security_groups;
+    expect(seen).to.not.be.empty; // the project's default group, made on first use
+    for (const g of seen) expect(g.tenant_id).to.equal(projectId);
+    const gone = await h.request('POST', '/compute/v2.1/servers/0123456789abcdef0123456789abcdef/action', { token: member, body: { forceDelete: null } });
+    expect(gone.status, gone.text).to.equal(404);
+  });
+
   it('a project in the URL must be the token\'s', async () => {
     const other = await h.request('GET', '/volume/v3/0123456789abcdef0123456789abcdef/volumes', { token: member });
     expect(other.status).to.equal(403);
