@@ -135,6 +135,18 @@ export class SoftLayerVolume implements VolumeDriver {
     return out({ volume: this.view(req.context, await getStorage(this.cloud, req.context, req.path.id), true) });
   }
 
+  /** SoftLayer names a volume itself (its username); the description is its notes. */
+  async updateVolume(req: VolumeRequest<'updateVolume'>): Promise<VolumeResponse<'updateVolume'>> {
+    const ctx = req.context;
+    const b = ((req.body as unknown as { volume?: Record<string, unknown> }).volume ?? {});
+    const v = await getStorage(this.cloud, ctx, req.path.id);
+    if (b.name !== undefined && b.name !== v.username) throw Fault.badRequest(`SoftLayer names its volumes: ${v.username} cannot be renamed.`);
+    if (b.metadata !== undefined && Object.keys(b.metadata as object).length) throw Fault.badRequest('SoftLayer volumes have no metadata.');
+    const desc = b.description ?? b.display_description;
+    if (desc !== undefined) await this.cloud.call(ctx, 'SoftLayer_Network_Storage', 'editObject', { id: v.id, params: [{ notes: desc === null ? '' : String(desc) }] });
+    return out({ volume: this.view(ctx, await getStorage(this.cloud, ctx, req.path.id), true) });
+  }
+
   // ---- types, zones, limits --------------------------------------------------------
 
   private typeView(t: (typeof VOLUME_TYPES)[number]): Json {

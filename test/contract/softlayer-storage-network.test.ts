@@ -100,6 +100,11 @@ describe('softlayer: image, volume, network', function () {
       expect(((await get('/volume/v3/os-availability-zone')).availabilityZoneInfo as Json[]).map((z) => z.zoneName)).to.include('dal10');
       expect((await get('/volume/v3/limits')).limits.absolute.totalGigabytesUsed).to.equal(mine[0]!.capacityGb);
       expectStatus(await h.gw.request('POST', '/volume/v3/volumes', { token: h.token, body: { volume: { size: 1 } } }), 501);
+      const updated = await h.gw.request('PUT', `/volume/v3/volumes/${vols[0]!.id}`, { token: h.token, body: { volume: { description: 'logs' } } });
+      expectStatus(updated, 200);
+      expect((updated.json as Json).volume.description).to.equal('logs');
+      expect(mine[0]!.notes).to.equal('logs');
+      expectStatus(await h.gw.request('PUT', `/volume/v3/volumes/${vols[0]!.id}`, { token: h.token, body: { volume: { name: 'renamed' } } }), 400);
     });
 
     it('attach and detach are SoftLayer host authorizations on the LUN (allowAccessFromVirtualGuest)', async () => {

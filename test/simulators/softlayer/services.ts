@@ -300,6 +300,13 @@ const SECURITY_GROUP: Record<string, Handler> = {
 
 const STORAGE: Record<string, Handler> = {
   getObject: (s, c) => ({ one: s.storageView(own(s.storage, c)) }),
+  editObject: (s, c) => {
+    const v = own(s.storage, c);
+    const t = obj(c.params[0], 'templateObject');
+    for (const k of Object.keys(t)) if (k !== 'notes') throw SoftLayerFault.public(`Property '${k}' of a storage volume cannot be edited.`);
+    if (typeof t.notes === 'string') v.notes = t.notes;
+    return { raw: true };
+  },
   allowAccessFromVirtualGuest: storageAccess(true),
   removeAccessFromVirtualGuest: storageAccess(false),
 };
