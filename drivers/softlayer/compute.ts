@@ -707,6 +707,12 @@ export class SoftLayerCompute implements ComputeDriver {
   }
 
   async showFlavor(req: ComputeRequest<'showFlavor'>): Promise<ComputeResponse<'showFlavor'>> {
+    // A guest whose size matches no offered flavor shows `custom-<cores>x<MiB>x<GB>`: that flavor can be shown, not ordered.
+    const custom = /^custom-(\d{1,3})x(\d{3,7})x(\d{1,5})$/.exec(req.path.id);
+    if (custom) {
+      this.cloud.cred(req.context);
+      return out({ flavor: this.flavorView(req.context, { name: req.path.id, vcpus: Number(custom[1]), ramMb: Number(custom[2]), diskGb: Number(custom[3]) }, true) });
+    }
     const f = (await this.flavors(req.context)).find((x) => flavorId(x) === req.path.id);
     if (!f) throw Fault.notFound(`Flavor ${req.path.id} could not be found.`);
     return out({ flavor: this.flavorView(req.context, f, true) });

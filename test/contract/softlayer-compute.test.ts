@@ -137,6 +137,10 @@ describe('softlayer: compute (Nova over SoftLayer_Virtual_Guest)', function () {
     expectStatus(big, 202);
     const b = guestOf((big.json as Json).server.id)!;
     expect([b.startCpus, b.maxMemory, b.diskGb]).to.deep.equal([4, 8192, 100]);
+    // The preset's size is no configured flavor: the server names an ad-hoc one that can be shown.
+    const presetServer = ((await req('GET', `/servers/${(res.json as Json).server.id}`, undefined, { 'OpenStack-API-Version': 'compute 2.46' })).json as Json).server;
+    expect(presetServer.flavor.id).to.equal('custom-2x16384x25');
+    expect(((await req('GET', '/flavors/custom-2x16384x25')).json as Json).flavor).to.include({ vcpus: 2, ram: 16384, disk: 25 });
     for (const id of [(res.json as Json).server.id, (big.json as Json).server.id]) {
       await until(`${id} ACTIVE`, async () => ((await status(id)) === 'ACTIVE' ? true : undefined));
       expectStatus(await req('DELETE', `/servers/${id}`), 204);
