@@ -77,7 +77,7 @@ export class Fault extends Error {
   static backendUnavailable(msg: string, opts?: FaultOptions) { return new Fault('backendUnavailable', msg, opts); }
 }
 
-/** Maps any thrown value to a Fault; unknown errors become a 500 whose text is hidden. */
+/** Whether a thrown value is a Fault, from this module or another copy of it (a registered symbol). */
 export function isFault(err: unknown): err is Fault {
   return err instanceof Fault || (typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[FAULT] === true);
 }

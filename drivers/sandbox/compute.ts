@@ -436,7 +436,7 @@ export class SandboxCompute implements ComputeDriver {
       flavor = this.visibleFlavor(ctx, String(b.flavorRef).replace(/^.*\/flavors\//, ''));
     } catch (err) {
       // Nova answers a bad flavorRef on create with 400 (FlavorNotFound → HTTPBadRequest).
-      if (err instanceof Fault && err.status === 404) throw Fault.badRequest(err.message);
+      if (isFault(err) && err.status === 404) throw Fault.badRequest(err.message);
       throw err;
     }
     if (flavor.disabled) throw Fault.badRequest(`Flavor ${flavor.id} is disabled.`);
@@ -568,7 +568,7 @@ export class SandboxCompute implements ComputeDriver {
               return this.cloud.network.securityGroup(projectId, g).id;
             } catch (err) {
               // Nova: "Security group x not found for project y." is a 400 on create.
-              if (err instanceof Fault && err.status === 404) throw Fault.badRequest(err.message);
+              if (isFault(err) && err.status === 404) throw Fault.badRequest(err.message);
               throw err;
             }
           });
@@ -578,7 +578,7 @@ export class SandboxCompute implements ComputeDriver {
               this.cloud.network.allocateServerPort(projectId, { networkId: n.uuid, portId: n.port, fixedIp: n.fixed_ip, securityGroups: sgIds, serverId: id });
             } catch (err) {
               // Nova validates requested networks and ports before it builds: a 400 (409 for a port in use).
-              if (err instanceof Fault && err.status === 404) throw Fault.badRequest(err.message);
+              if (isFault(err) && err.status === 404) throw Fault.badRequest(err.message);
               throw err;
             }
           }
@@ -751,7 +751,7 @@ export class SandboxCompute implements ComputeDriver {
         this.cloud.volume.detach(s.project_id, v.id, s.id);
         if (v.delete_on_termination) this.cloud.volume.delete(s.project_id, v.id);
       } catch (err) {
-        if (!(err instanceof Fault) || err.status >= 500) throw err;
+        if (!isFault(err) || err.status >= 500) throw err;
       }
     }
     if (s.server_group) {
@@ -1248,7 +1248,7 @@ export class SandboxCompute implements ComputeDriver {
         this.cloud.volume.attach(s.project_id, b.volumeId, s.id, device);
       } catch (err) {
         // Nova: an in-use or missing volume is a 400 (InvalidVolume) / 404.
-        if (err instanceof Fault && err.status === 409) throw Fault.badRequest(`Invalid volume: ${err.message}`);
+        if (isFault(err) && err.status === 409) throw Fault.badRequest(`Invalid volume: ${err.message}`);
         throw err;
       }
       const att = { id: b.volumeId, device, delete_on_termination: atLeast(ctx.microversion, '2.79') ? b.delete_on_termination ?? false : false, tag: atLeast(ctx.microversion, '2.49') ? b.tag ?? null : null, attachment_id: this.store.newId() };
@@ -1293,7 +1293,7 @@ export class SandboxCompute implements ComputeDriver {
         try {
           this.cloud.volume.attach(s.project_id, b.volumeId, s.id, att.device);
         } catch (err) {
-          if (err instanceof Fault && err.status === 409) throw Fault.badRequest(`Invalid volume: ${err.message}`);
+          if (isFault(err) && err.status === 409) throw Fault.badRequest(`Invalid volume: ${err.message}`);
           throw err;
         }
         this.cloud.volume.detach(s.project_id, oldId, s.id);

@@ -8,7 +8,7 @@
 import type { Middleware } from 'koa';
 import type { GatewayState } from '../state.js';
 import type { IdentityService } from '../identity/service.js';
-import { Fault } from '../faults.js';
+import { Fault, isFault } from '../faults.js';
 
 export function authHook(identity: IdentityService): Middleware<GatewayState> {
   return async (ctx, next) => {
@@ -18,7 +18,7 @@ export function authHook(identity: IdentityService): Middleware<GatewayState> {
       try {
         ctx.state.auth = identity.authContext(identity.validate(token));
       } catch (err) {
-        if (!(err instanceof Fault) || err.status !== 401) throw err;
+        if (!isFault(err) || err.status !== 401) throw err;
         ctx.state.authError = err.message;
       }
     }
