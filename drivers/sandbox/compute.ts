@@ -969,7 +969,12 @@ export class SandboxCompute implements ComputeDriver {
       return p.image_type === 'backup' && p.backup_type === b.backup_type && p.instance_uuid === s.id;
     });
     for (const old of backups.slice(0, Math.max(0, backups.length - Math.max(rotation, 1)))) {
-      await this.cloud.image.api('deleteImage', ctx, { path: { image_id: old.id } });
+      try {
+        await this.cloud.image.api('deleteImage', ctx, { path: { image_id: old.id } });
+      } catch (err) {
+        // A backup a server was booted from stays (Glance's 409); the new backup is made all the same.
+        if (!isFault(err) || err.status !== 409) throw err;
+      }
     }
     if (atLeast(ctx.microversion, '2.45')) return out({ image_id: imageId });
     return out(new Reply(undefined, 202, { Location: `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${imageId}` }));

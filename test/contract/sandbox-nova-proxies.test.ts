@@ -235,6 +235,23 @@ describe('sandbox: Nova proxy APIs', function () {
       await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
     });
 
+    it('rotation keeps a backup a server was booted from (Glance refuses to delete it) and still makes the new one', async () => {
+      const s = await activeServer();
+      await idle(s.id);
+      const first = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { body: { createBackup: { name: 'kept', backup_type: 'weekly', rotation: 1 } } });
+      expect(first.status, first.text).to.equal(202);
+      const keptId = first.headers.get('location')!.split('/').pop()!;
+      const booted = (await ok('POST', '/compute/v2.1/servers', { body: { server: { name: 'from-backup', flavorRef: '1', imageRef: keptId, networks: 'none' } }, headers: v237 }, 202)).server;
+      await idle(s.id);
+      const second = await call('POST', `/compute/v2.1/servers/${s.id}/action`, { body: { createBackup: { name: 'newer', backup_type: 'weekly', rotation: 1 } } });
+      expect(second.status, second.text).to.equal(202);
+      const left = (await ok('GET', `/compute/v2.1/images/detail?server=${s.id}&type=backup`)).images.map((i: Json) => i.name).sort();
+      expect(left).to.include.members(['kept', 'newer']);
+      await ok('DELETE', `/compute/v2.1/servers/${booted.id}`, {}, 204);
+      await idle(s.id);
+      await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
+    });
+
     it('swaps: 404 for a volume not attached, 400 for an unknown new one', async () => {
       const s = await activeServer();
       const vol = (await ok('POST', '/compute/v2.1/os-volumes', { body: { volume: { size: 1 } } })).volume;
