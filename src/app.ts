@@ -128,15 +128,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ctx.state.service = serviceFor(ctx.path);
     ctx.state.region = config.region;
     ctx.state.publicBase = config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+    // The response's close, not the request's: a request closes as soon as its
+    // body has been read, while the client may still be waiting for the answer.
     const abort = new AbortController();
     const onClose = () => { if (!ctx.res.writableEnded) abort.abort(); };
-    ctx.req.once('close', onClose);
+    ctx.res.once('close', onClose);
     ctx.state.signal = abort.signal;
     ctx.state.authEnabled = config.hooks.auth;
     try {
       await next();
     } finally {
-      ctx.req.off('close', onClose);
+      ctx.res.off('close', onClose);
     }
     // Nothing answered: an unknown path, a wrong method, an unknown method.
     if (ctx.body === undefined || ctx.body === null) {

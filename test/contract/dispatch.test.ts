@@ -31,6 +31,8 @@ describe('dispatch', function () {
       expect(res.headers.get('location')).to.equal(`${h.url}/compute/v2.1/servers/echo-1`);
       expect(last()).to.include({ method: 'createServer', microversion: '2.1' });
       expect((last().body as { server: { name: string } }).server.name).to.equal('vm1');
+      // The client is still waiting: reading the body must not abort the driver's signal.
+      expect(last().aborted).to.equal(false);
     });
 
     it('malformed JSON is a 400 in Nova\'s format, and the driver is not called', async () => {

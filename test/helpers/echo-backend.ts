@@ -17,12 +17,14 @@ export interface Seen {
   microversion: string | null;
   urlProjectId?: string;
   endpoint: string;
+  /** Whether the request's abort signal had fired when the driver answered. */
+  aborted: boolean;
 }
 
 export const seen: Seen[] = [];
 
-function record(method: string, req: { path: unknown; query: unknown; body: unknown; context: { microversion: string | null; urlProjectId?: string; endpoint: string } }): void {
-  seen.push({ method, path: req.path, query: req.query, body: req.body, microversion: req.context.microversion, urlProjectId: req.context.urlProjectId, endpoint: req.context.endpoint });
+function record(method: string, req: { path: unknown; query: unknown; body: unknown; context: { microversion: string | null; urlProjectId?: string; endpoint: string; signal: AbortSignal } }): void {
+  seen.push({ method, path: req.path, query: req.query, body: req.body, microversion: req.context.microversion, urlProjectId: req.context.urlProjectId, endpoint: req.context.endpoint, aborted: req.context.signal.aborted });
 }
 
 // The echo answers are not shaped like Nova's; contract mode stays off for this backend.
@@ -30,6 +32,8 @@ type Loose = never;
 
 export class EchoCompute implements ComputeDriver {
   async createServer(req: ComputeRequest<'createServer'>) {
+    // A backend call takes a moment: the signal must still be live after the body was read.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     record('createServer', req);
     return new Reply({ server: { id: 'echo-1' } } as Loose, undefined, { Location: `${req.context.endpoint}/v2.1/servers/echo-1` });
   }
