@@ -72,4 +72,16 @@ describe('softlayer: auth plugin', function () {
     h.sim.state.users.get(mapped.username)!.apiKey = 'revoked';
     expect((await tokenReq('ops', 'ops-password', 'admin')).status).to.equal(401);
   });
+  it('a v2.0 token carries the SoftLayer credential too: old clients reach the backend', async () => {
+    const res = await h.gw.request('POST', '/identity/v2.0/tokens', {
+      token: null, body: { auth: { passwordCredentials: { username: h.account.username, password: h.account.apiKey }, tenantName: h.account.project } },
+    });
+    expect(res.status, res.text).to.equal(200);
+    const token = (res.json as Json).access.token.id as string;
+    const before = h.sim.calls.length;
+    const keys = await h.gw.request('GET', '/compute/v2.1/os-keypairs', { token });
+    expect(keys.status, keys.text).to.equal(200);
+    expect(h.sim.calls.slice(before).some((c) => c.username === h.account.username)).to.equal(true);
+    expect(res.text).not.to.include(h.account.apiKey);
+  });
 });
