@@ -70,6 +70,8 @@ export const AREAS: Record<string, Area> = {
     conf: (c) => {
       const [image, alt] = computeImages(c);
       return {
+        // The sandbox's Neutron gives each test project its network, subnet and router, as devstack's does.
+        auth: { create_isolated_networks: true },
         compute: { image_ref: image!, image_ref_alt: alt!, flavor_ref: '1', flavor_ref_alt: '2', build_timeout: 60, min_microversion: '2.1', max_microversion: 'latest' },
         'compute-feature-enabled': { resize: true, console_output: true, change_password: true, pause: true, suspend: true, shelve: false, rescue: false, vnc_console: false, live_migration: false, cold_migration: false, interface_attach: true, snapshot: true },
       };
@@ -459,7 +461,7 @@ export function tempestConf(cloud: Cloud, area: Area, workspace: string): ConfSe
       use_dynamic_credentials: true,
       default_credentials_domain_name: 'Default',
       tempest_roles: 'member',
-      // The gateway is not a Neutron that can give every test project its own network, subnet and router.
+      // Areas without Neutron have no networks to make; the compute area turns this on.
       create_isolated_networks: false,
     },
     identity: {
