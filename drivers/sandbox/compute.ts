@@ -10,11 +10,11 @@ import type { ComputeDriver, ComputeRequest, ComputeResponse } from '../../gener
 import { Reply, type AuthContext, type RequestContext } from '../../generated/common.js';
 import { Fault, isFault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
-import { nextLink, paginate } from '../../src/paging.js';
+import { nextLink, paginate, parseLimit } from '../../src/paging.js';
 import { allFlavors, flavorVisible, getFlavor, type FlavorRecord } from './flavors.js';
 import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
 import { NovaProxy } from './compute-proxy.js';
-import { isoNoZone, isoZ, type Resource } from './store.js';
+import { isoNoZone, isoZ, type CreationKey, type Resource } from './store.js';
 import {
   DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateSshKeypair, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
   quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
@@ -94,6 +94,14 @@ const ACTION_EVENT: Record<string, string> = {
   detach_interface: 'compute_detach_interface', trigger_crash_dump: 'compute_trigger_crash_dump',
 };
 
+/** The sort keys of a server list other than created_at (any other key sorts by created_at). */
+const SERVER_SORT_KEYS = new Map<string, (s: ServerRecord) => string>([
+  ['display_name', (s) => s.name], ['uuid', (s) => s.id], ['updated_at', (s) => s.updated_at], ['vm_state', (s) => s.vm_state],
+]);
+
+/** Query parameters of a server list that only page, scope (as listScope reads them) or sort it. */
+const PAGE_ONLY_QUERY = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'all_tenants', 'all_projects', 'project_id', 'tenant_id']);
+
 export class SandboxCompute implements ComputeDriver {
   private readonly proxy: NovaProxy;
 
@@ -158,11 +166,17 @@ export class SandboxCompute implements ComputeDriver {
   }
 
   private usage(projectId: string) {
-    const servers = this.store.list<ServerRecord>('server', { projectId });
+    // Every create checks quotas: read the servers in place (forEach), not a parsed copy of each (list), which grew with the project.
+    let instances = 0, cores = 0, ram = 0;
+    this.store.forEach<ServerRecord>('server', (s) => {
+      instances++;
+      cores += s.flavor.vcpus;
+      ram += s.flavor.ram;
+    }, projectId);
     return {
-      instances: servers.length,
-      cores: servers.reduce((n, s) => n + s.flavor.vcpus, 0),
-      ram: servers.reduce((n, s) => n + s.flavor.ram, 0),
+      instances,
+      cores,
+      ram,
       server_groups: this.store.count('server_group', projectId),
       key_pairs: 0,
     };
@@ -618,11 +632,15 @@ export class SandboxCompute implements ComputeDriver {
 
   // ---- servers: list, show, update, delete ----------------------------------
 
+  /** Whose servers a list shows. Nova ignores tenant_id / project_id unless all_tenants is given too. */
+  private serverScope(ctx: Ctx, query: Record<string, unknown>): string | null {
+    return auth(ctx).isAdmin && query.all_tenants === undefined ? this.cloud.project(ctx) : this.cloud.listScope(ctx, query);
+  }
+
   private selectServers(ctx: Ctx, query: Record<string, unknown>): ServerRecord[] {
     const mv = ctx.microversion;
     const a = auth(ctx);
-    // Nova ignores tenant_id / project_id unless all_tenants is given too.
-    const scope = a.isAdmin && query.all_tenants === undefined ? this.cloud.project(ctx) : this.cloud.listScope(ctx, query);
+    const scope = this.serverScope(ctx, query);
     let servers = this.store.list<ServerRecord>('server', { projectId: scope }).map((s) => settle(this.store, s));
     const str = (k: string) => (query[k] === undefined ? undefined : String(query[k]));
     const regex = (k: string) => {
@@ -671,21 +689,45 @@ export class SandboxCompute implements ComputeDriver {
     // Newest first, as Nova sorts by created_at desc (then id).
     const sortKey = str('sort_key') ?? 'created_at';
     const dir = (str('sort_dir') ?? 'desc') === 'asc' ? 1 : -1;
-    const keyOf = (s: ServerRecord): string => {
-      switch (sortKey) {
-        case 'display_name': return s.name;
-        case 'uuid': return s.id;
-        case 'updated_at': return s.updated_at;
-        case 'vm_state': return s.vm_state;
-        default: return s.created_at;
-      }
-    };
+    const keyOf = SERVER_SORT_KEYS.get(sortKey) ?? ((s: ServerRecord) => s.created_at);
     const order = new Map(servers.map((s, i) => [s.id, i]));
     return servers.sort((x, y) => (keyOf(x).localeCompare(keyOf(y)) || order.get(x.id)! - order.get(y.id)!) * dir);
   }
 
+  /**
+   * The common list, a page by creation time with no filter, read in SQL:
+   * only the page's servers are read and settled, where selectServers reads,
+   * settles and sorts every server of the scope. Undefined for any other
+   * query (a filter, another sort key, an unusual marker), which takes the
+   * general path. Same page, order, marker errors and next link as that
+   * path: it sorts by created_at (isoZ, so its binary order is localeCompare's)
+   * then creation order (seq), as pageByCreation does; settling never
+   * changes created_at.
+   */
+  private pageByCreation(ctx: Ctx, query: Record<string, unknown>): { items: ServerRecord[]; more: boolean } | undefined {
+    if (Object.entries(query).some(([k, v]) => v !== undefined && !PAGE_ONLY_QUERY.has(k))) return undefined;
+    const str = (k: string) => (query[k] === undefined ? undefined : String(query[k]));
+    const sortKey = str('sort_key') ?? 'created_at';
+    if (SERVER_SORT_KEYS.has(sortKey)) return undefined;
+    const marker = query.marker;
+    if (marker !== undefined && typeof marker !== 'string') return undefined;
+    const newestFirst = (str('sort_dir') ?? 'desc') !== 'asc';
+    const scope = this.serverScope(ctx, query);
+    // As paginate: the limit is checked before the marker.
+    const limit = parseLimit(query.limit as number | string | undefined);
+    let after: CreationKey | undefined;
+    if (marker !== undefined && marker !== '') {
+      after = this.store.creationKey('server', marker, scope);
+      if (!after) throw Fault.badRequest(`marker [${marker}] not found`);
+    }
+    // One more than the page tells whether another page follows.
+    const rows = this.store.pageByCreation<ServerRecord>('server', { projectId: scope, newestFirst, after, limit: limit + 1 });
+    const items = rows.slice(0, limit).map((s) => settle(this.store, s));
+    return { items, more: rows.length > limit && items.length > 0 };
+  }
+
   private page(ctx: Ctx, query: Record<string, unknown>) {
-    const { items, more } = paginate(this.selectServers(ctx, query), query, (s) => s.id);
+    const { items, more } = this.pageByCreation(ctx, query) ?? paginate(this.selectServers(ctx, query), query, (s) => s.id);
     const extra = more ? { servers_links: [nextLink(ctx.url, query, items[items.length - 1]!.id)] } : {};
     return { items, extra };
   }
@@ -2155,7 +2197,9 @@ export class SandboxCompute implements ComputeDriver {
     const events = (req.body as unknown as { events: { name: string; server_uuid: string; status?: string; tag?: string }[] }).events;
     let found = 0;
     const answered = events.map((e) => {
-      const s = this.store.get<ServerRecord>('server', e.server_uuid);
+      // Settled as every read of a server is: a list no longer settles the servers off its page.
+      const stored = this.store.get<ServerRecord>('server', e.server_uuid);
+      const s = stored && settle(this.store, stored);
       const ok = s !== undefined && s.vm_state !== 'building';
       if (ok) found++;
       return { ...e, status: ok ? e.status ?? 'completed' : 'failed', code: ok ? 200 : s ? 422 : 404 };

@@ -155,9 +155,18 @@ function bigToIp(v: bigint, version: 4 | 6): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+/** Four decimal parts without leading zeros (ipaddr.js reads "010" as octal: those take its path). */
+const PLAIN_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 /** An address as (version, value), or undefined when it is not one (IPv4 must be four-part decimal). */
 function parseIp(s: unknown): { version: 4 | 6; value: bigint } | undefined {
   if (typeof s !== 'string') return undefined;
+  // Plain dotted quads (every stored IPv4 address) without ipaddr.js: an IP allocation parses every address of the subnet.
+  const quad = PLAIN_QUAD.exec(s);
+  if (quad) {
+    const [a, b, c, d] = [Number(quad[1]), Number(quad[2]), Number(quad[3]), Number(quad[4])];
+    if (a <= 255 && b <= 255 && c <= 255 && d <= 255) return { version: 4, value: BigInt(((a << 24) | (b << 16) | (c << 8) | d) >>> 0) };
+  }
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return { version: 4, value: bytesToBig(ipaddr.IPv4.parse(s).toByteArray()) };
   if (s.includes(':') && ipaddr.IPv6.isValid(s)) return { version: 6, value: bytesToBig(ipaddr.IPv6.parse(s).toByteArray()) };
   return undefined;
@@ -1299,9 +1308,10 @@ class NetworkCore {
   /** Addresses in use on a subnet (every port's fixed IPs there). */
   private usedIps(subnetId: string): Set<bigint> {
     const used = new Set<bigint>();
-    for (const p of this.store.list<PortRec>(K.port)) {
+    // Read in place: a copy of every port (list) for their addresses cost most of a server create.
+    this.store.forEach<PortRec>(K.port, (p) => {
       for (const f of p.fixed_ips) if (f.subnet_id === subnetId) used.add(parseIp(f.ip_address)!.value);
-    }
+    });
     return used;
   }
 
@@ -1395,7 +1405,9 @@ class NetworkCore {
 
   /** A fresh MAC (fa:16:3e: + 24 bits): a counter spread by an odd multiplier, so never repeated. */
   newMac(networkId: string): string {
-    const taken = new Set(this.store.list<PortRec>(K.port, { where: (p) => p.network_id === networkId }).map((p) => p.mac_address));
+    // Only the MACs: read in place, not a copy of every port of the network.
+    const taken = new Set<string>();
+    this.store.forEach<PortRec>(K.port, (p) => { if (p.network_id === networkId) taken.add(p.mac_address); });
     for (;;) {
       const n = BigInt(this.store.next('network:mac'));
       const x = Number((n * 0x9e3779b1n) & 0xffffffn);
@@ -1845,7 +1857,8 @@ class NetworkCore {
 export function networkSide(cloud: SandboxCloud): NetworkSide {
   const core = new NetworkCore(cloud);
   const store = cloud.store;
-  const serverPorts = (serverId: string) => store.list<PortRec>(K.port, { where: (p) => p.device_id === serverId && p.device_owner.startsWith('compute:') });
+  // By the device_id index: a list of servers asks this for each server on the page.
+  const serverPorts = (serverId: string) => store.listBy<PortRec>(K.port, 'device_id', serverId).filter((p) => p.device_owner.startsWith('compute:'));
   const findGroup = (projectId: string, nameOrId: string): SgRec => {
     core.ensureDefaultGroup(projectId);
     const byId = store.get<SgRec>(K.sg, nameOrId);
@@ -1928,7 +1941,7 @@ export function networkSide(cloud: SandboxCloud): NetworkSide {
         for (const f of p.fixed_ips) {
           list.push({ version: parseIp(f.ip_address)?.version ?? 4, addr: f.ip_address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': p.mac_address });
         }
-        for (const fip of store.list<FipRec>(K.fip, { where: (x) => x.port_id === p.id })) {
+        for (const fip of store.listBy<FipRec>(K.fip, 'port_id', p.id)) {
           list.push({ version: 4, addr: fip.floating_ip_address, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': p.mac_address });
         }
       }

@@ -385,6 +385,86 @@ describe('sandbox: compute', function () {
     for (const s of all) await ok('DELETE', `/compute/v2.1/servers/${s.id}`, {}, 204);
   });
 
+  it('servers: paging 250 servers by limit and marker gives each once, newest first (or oldest), as the filtered list orders them', async function () {
+    this.timeout(120_000);
+    needsImage(this);
+    const project = h.gateway.identity.projectByName('default', 'admin')!.id;
+    await ok('PUT', `/compute/v2.1/os-quota-sets/${project}`, { body: { quota_set: { instances: -1, cores: -1, ram: -1 } } });
+    // Three creates a second apart: servers of one create share created_at (ties go by creation order), the next ones are newer.
+    const made: string[] = [];
+    for (const [i, n] of [100, 100, 50].entries()) {
+      if (i) await sleep(1100);
+      await server({ name: `pg${i}`, min_count: n, max_count: n });
+      for (let k = 1; k <= n; k++) made.push(`pg${i}-${k}`);
+    }
+    // A server of another project: an admin's own list leaves it out, all_tenants takes it in.
+    const role = (await ok('GET', '/identity/v3/roles?name=member')).roles[0].id as string;
+    const p = (await ok('POST', '/identity/v3/projects', { body: { project: { name: 'pager', domain_id: 'default' } } }, 201)).project;
+    const u = (await ok('POST', '/identity/v3/users', { body: { user: { name: 'carol', password: 'carol-pass', domain_id: 'default', default_project_id: p.id } } }, 201)).user;
+    await ok('PUT', `/identity/v3/projects/${p.id}/users/${u.id}/roles/${role}`, {}, 204);
+    const carol = await h.login('carol', 'carol-pass', 'pager');
+    const hers = await server({ name: 'carols' }, mv('2.37'), carol);
+
+    /** Every page from the first by its next link: the names in order, and each link checked. */
+    async function walk(path: string, query: string, limit: number, token?: string): Promise<{ names: string[]; ids: string[]; pages: number }> {
+      const names: string[] = [], ids: string[] = [];
+      let url = `/compute/v2.1/${path}?limit=${limit}${query}`;
+      let pages = 0;
+      for (;;) {
+        const page = await ok('GET', url, { token });
+        pages++;
+        names.push(...page.servers.map((s: Json) => s.name));
+        ids.push(...page.servers.map((s: Json) => s.id));
+        const next = page.servers_links?.[0]?.href as string | undefined;
+        if (!next) break;
+        expect(page.servers).to.have.length(limit);
+        expect(next).to.equal(`${h.url}/compute/v2.1/${path}?limit=${limit}${query}&marker=${ids[ids.length - 1]}`);
+        url = next.slice(h.url.length);
+      }
+      return { names, ids, pages };
+    }
+    // changes-since from long ago keeps every server but takes the general path (a filter): the answers must agree.
+    // Queries are written as the next links encode them.
+    const everything = '&changes-since=2000-01-01T00%3A00%3A00Z';
+    const newestFirst = [...made].reverse();
+    for (const limit of [40, 50, 1000]) {
+      const fast = await walk('servers/detail', '', limit);
+      expect(fast.names).to.deep.equal(newestFirst);
+      expect(new Set(fast.ids).size).to.equal(250);
+      expect(fast.pages).to.equal(Math.ceil(250 / limit));
+      expect((await walk('servers/detail', everything, limit)).ids).to.deep.equal(fast.ids);
+    }
+    const asc = await walk('servers', '&sort_dir=asc', 60);
+    expect(asc.names).to.deep.equal(made);
+    expect((await walk('servers', `&sort_dir=asc${everything}`, 60)).ids).to.deep.equal(asc.ids);
+    expect((await walk('servers', '&sort_key=created_at&sort_dir=desc', 70)).names).to.deep.equal(newestFirst);
+    // Other sort keys and filters keep to the general path, as before.
+    expect((await walk('servers', '&sort_key=display_name&sort_dir=asc', 100)).names).to.deep.equal([...made].sort((a, b) => a.localeCompare(b)));
+    expect((await walk('servers', '&name=%5Epg1-', 30)).names).to.deep.equal(newestFirst.filter((n) => n.startsWith('pg1-')));
+
+    // all_tenants: every project's, newest first, the same by either path; the owner pages her own only.
+    const all = await walk('servers', '&all_tenants=1', 45);
+    expect(all.names).to.deep.equal(['carols', ...newestFirst]);
+    expect((await walk('servers', `&all_tenants=1${everything}`, 45)).ids).to.deep.equal(all.ids);
+    expect((await walk('servers', '', 10, carol)).ids).to.deep.equal([hers.id]);
+
+    // A marker that is not in the list is a 400 by either path: unknown, or another project's.
+    const first = all.ids[1]!;
+    for (const q of ['', everything]) {
+      for (const [marker, token] of [['no-such-server', undefined], [hers.id, undefined], [first, carol]] as const) {
+        const r = await h.request('GET', `/compute/v2.1/servers?limit=5${q}&marker=${marker}`, { token });
+        expect(r.status, `${marker} ${q}`).to.equal(400);
+        expect(body(r).badRequest.message).to.equal(`marker [${marker}] not found`);
+      }
+    }
+    expect((await h.request('GET', '/compute/v2.1/servers?limit=x')).status).to.equal(400);
+    // limit=0: an empty page and no link, as before.
+    const none = await ok('GET', '/compute/v2.1/servers?limit=0');
+    expect(none.servers).to.deep.equal([]);
+    expect(none).to.not.have.property('servers_links');
+    await ok('DELETE', `/compute/v2.1/servers/${hers.id}`, { token: carol }, 204);
+  });
+
   it('servers: isolation between projects; all_tenants for admins only', async function () {
     needsImage(this);
     const role = (await ok('GET', '/identity/v3/roles?name=member')).roles[0].id as string;

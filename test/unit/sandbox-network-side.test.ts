@@ -105,4 +105,40 @@ describe('sandbox network side (for compute)', () => {
     const after = ((await driver.showFloatingip(req('p1', { path: { id: fip.id } }))) as J).floatingip;
     expect(after.port_id).to.equal(null);
   });
+  it('gives many server ports distinct MACs and the lowest free addresses, across networks and after deletes', async () => {
+    const netA = side.autoNetwork('p1');
+    const netB = ((await driver.createNetwork(req('p1', { body: { network: { name: 'b' } } }))) as J).network.id as string;
+    await driver.createSubnet(req('p1', { body: { subnet: { network_id: netB, cidr: '10.9.0.0/22', ip_version: 4 } } }));
+    const ports = Array.from({ length: 200 }, (_, i) => side.allocateServerPort('p1', { networkId: i % 4 === 0 ? netA : netB, securityGroups: [], serverId: `srv-${i}` }));
+    const macs = ports.map((p) => p.mac_address);
+    expect(new Set(macs).size, 'MACs').to.equal(200);
+    for (const mac of macs) expect(mac).to.match(/^fa:16:3e(:[0-9a-f]{2}){3}$/);
+    const ipsOf = (net: string) => ports.filter((p) => p.network_id === net).map((p) => p.fixed_ips[0]!.ip_address);
+    // In order from the first host (.1 is the gateway), none twice.
+    expect(ipsOf(netA)).to.deep.equal(Array.from({ length: 50 }, (_, i) => `10.0.0.${i + 2}`));
+    expect(ipsOf(netB)).to.deep.equal(Array.from({ length: 150 }, (_, i) => `10.9.0.${i + 2}`));
+
+    // A released address is the next one given; a taken one is refused.
+    side.releaseServerPorts('srv-1');
+    side.releaseServerPorts('srv-2');
+    const again = side.allocateServerPort('p1', { networkId: netB, securityGroups: [], serverId: 'srv-new' });
+    expect(again.fixed_ips[0]!.ip_address).to.equal('10.9.0.2');
+    expect(macs).to.not.include(again.mac_address);
+    expect(() => side.allocateServerPort('p1', { networkId: netB, securityGroups: [], serverId: 'srv-x', fixedIp: '10.9.0.5' })).to.throw(/already allocated/);
+    expect(side.allocateServerPort('p1', { networkId: netB, securityGroups: [], serverId: 'srv-y', fixedIp: '10.9.0.3' }).fixed_ips[0]!.ip_address).to.equal('10.9.0.3');
+    expect(side.allocateServerPort('p1', { networkId: netB, securityGroups: [], serverId: 'srv-z' }).fixed_ips[0]!.ip_address).to.equal('10.9.0.152');
+  });
+
+  it('keeps MACs unique on a network when a user has taken the next one', async () => {
+    const net = side.autoNetwork('p1');
+    const first = side.allocateServerPort('p1', { networkId: net, securityGroups: [], serverId: 'srv-1' });
+    // The MAC the counter gives next, taken by a user's port first.
+    const n = BigInt(Number(store.get<{ value: number }>("SELECT value FROM sandbox_counters WHERE name = 'network:mac'")!.value) + 1);
+    const x = Number((n * 0x9e3779b1n) & 0xffffffn);
+    const next = `fa:16:3e:${[x >> 16, (x >> 8) & 0xff, x & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const own = ((await driver.createPort(req('p1', { body: { port: { network_id: net, mac_address: next } } }))) as J).port;
+    expect(own.mac_address).to.equal(next);
+    const second = side.allocateServerPort('p1', { networkId: net, securityGroups: [], serverId: 'srv-2' });
+    expect(new Set([first.mac_address, own.mac_address, second.mac_address]).size).to.equal(3);
+  });
 });
