@@ -74,7 +74,9 @@ export function isoZ(ms = Date.now()): string {
 
 /**
  * Parsed documents of the kinds that are listed with a `where` filter (ports by
- * device, floating IPs by port, …), in creation order, one set per connection.
+ * device, floating IPs by port, …), visited with forEach (a project's servers
+ * for quota usage, a subnet's addresses) or looked up with listBy, in creation
+ * order, one set per connection.
  * Such a list then costs a predicate call per row instead of a SQLite read and
  * a JSON.parse per row: with 10,000 servers, GET /servers/detail?limit=100
  * looked up each server's ports by scanning all 10,000 (p50 7.4 s a page
