@@ -224,15 +224,16 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     // for an admin operation hears 403 whatever the backend.
     const projectId = group.isAlias ? params.project_id ?? params.admin_project_id : undefined;
     const verdict = state.auth && !isPublic(row) ? checkPolicy(row, state.auth, ctx.query as Record<string, unknown>, projectId) : undefined;
-    if (verdict) {
-      ctx.status = 200;
-      ctx.body = { [verdict.emptyList]: [] };
-      return;
-    }
     const fn = driver ? (driver as DriverObject)[row.driverMethod] : undefined;
     if (typeof fn !== 'function') {
       throw Fault.notImplemented(
         `${row.id} (${row.method} ${service.prefix}${row.path}${row.action ? ` ${row.action}` : ''}) is not implemented by ${implementer}.`);
+    }
+    // A list the caller may not see any of (Neutron's policy-filtered lists), from a backend that serves it.
+    if (verdict) {
+      ctx.status = 200;
+      ctx.body = { [verdict.emptyList]: [] };
+      return;
     }
 
     if (!group.isAction && row.requestBody && row.method !== 'GET' && row.method !== 'HEAD') {

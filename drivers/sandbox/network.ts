@@ -945,6 +945,16 @@ export class SandboxNetwork implements NetworkDriver {
     return id;
   }
 
+  // ---- agents: the sandbox runs none (no DHCP, L3 or OVS agents to report) ----
+
+  async listAgents(_req: Req<'listAgents'>): Res<'listAgents'> {
+    return typed({ agents: [] });
+  }
+
+  async showAgent(req: Req<'showAgent'>): Res<'showAgent'> {
+    throw notFound('AgentNotFound', `Agent ${req.path.id} could not be found.`);
+  }
+
   // ---- extensions, availability zones ----
 
   async listExtensions(_req: Req<'listExtensions'>): Res<'listExtensions'> {
