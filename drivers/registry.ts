@@ -8,6 +8,7 @@ import { ConfigError } from '../src/config.js';
 export const BACKENDS = {
   sandbox: () => import('./sandbox/index.js'),
   softlayer: () => import('./softlayer/index.js'),
+  cloudstack: () => import('./cloudstack/index.js'),
 } as const satisfies Record<string, () => Promise<{ default: BackendModule }>>;
 
 export type BackendName = keyof typeof BACKENDS;

@@ -28,7 +28,7 @@ export interface Config {
     keyDir: string | null;
     /** Keys kept by `stackgate keys rotate` (the primary and the older ones still accepted). */
     activeKeys: number;
-    /** Auth plugins tried in order: `local` (users stored by the gateway), `softlayer` (SoftLayer username + API key). */
+    /** Auth plugins tried in order: `local` (users stored by the gateway), `softlayer` (SoftLayer username + API key), `cloudstack` (CloudStack API key + secret key). */
     auth: string[];
   };
   /** Hooks in their fixed order; each can be turned off. */
@@ -46,6 +46,8 @@ export interface Config {
   };
   /** The SoftLayer (IBM Cloud classic) backend and its auth plugin. */
   softlayer: SoftLayerConfig;
+  /** The Apache CloudStack backend and its auth plugin. */
+  cloudstack: CloudStackConfig;
   /**
    * Validate every response against the spec; a violation becomes a 500 naming
    * it. For the contract tests, never in production.
@@ -74,6 +76,24 @@ export interface SoftLayerConfig {
    * gateway password; the API key is read from the named environment variable.
    */
   mappedUsers: Record<string, { username: string; apiKeyEnv: string }>;
+}
+
+export interface CloudStackConfig {
+  /** API endpoint (`…/client/api`). */
+  endpoint: string;
+  /** Time one CloudStack call may take. */
+  timeoutMs: number;
+  /** Retries of a read-only command (list*, query*) after a timeout, reset or 5xx. */
+  retries: number;
+  /** Zone (name) for servers created without an availability zone; the first zone when null. */
+  zone: string | null;
+  /** Lifetime of a signed request (`expires`, signatureVersion 3). */
+  signatureTtlSeconds: number;
+  /**
+   * Local users mapped to CloudStack keys: the user logs in with their gateway
+   * password; the API key and secret key are read from the named environment variables.
+   */
+  mappedUsers: Record<string, { apiKeyEnv: string; secretKeyEnv: string }>;
 }
 
 export function defaultConfig(): Config {
@@ -105,6 +125,14 @@ export function defaultConfig(): Config {
         { name: 'sl.4x8x100', vcpus: 4, ramMb: 8192, diskGb: 100 },
         { name: 'sl.8x16x100', vcpus: 8, ramMb: 16384, diskGb: 100 },
       ],
+      mappedUsers: {},
+    },
+    cloudstack: {
+      endpoint: 'http://127.0.0.1:8080/client/api',
+      timeoutMs: 20_000,
+      retries: 2,
+      zone: null,
+      signatureTtlSeconds: 600,
       mappedUsers: {},
     },
     contract: false,
@@ -140,7 +168,7 @@ const SCHEMA = {
         tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 24 * 3600 },
         keyDir: { type: ['string', 'null'] },
         activeKeys: { type: 'integer', minimum: 2, maximum: 100 },
-        auth: { type: 'array', minItems: 1, items: { enum: ['local', 'softlayer'] } },
+        auth: { type: 'array', minItems: 1, items: { enum: ['local', 'softlayer', 'cloudstack'] } },
       },
     },
     hooks: {
@@ -184,6 +212,23 @@ const SCHEMA = {
           additionalProperties: {
             type: 'object', additionalProperties: false, required: ['username', 'apiKeyEnv'],
             properties: { username: { type: 'string', minLength: 1 }, apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' } },
+          },
+        },
+      },
+    },
+    cloudstack: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        endpoint: { type: 'string', pattern: '^https?://[^/\\s]+(/[^\\s]*)?$' },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        retries: { type: 'integer', minimum: 0, maximum: 5 },
+        zone: { type: ['string', 'null'], minLength: 1 },
+        signatureTtlSeconds: { type: 'integer', minimum: 30, maximum: 86_400 },
+        mappedUsers: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object', additionalProperties: false, required: ['apiKeyEnv', 'secretKeyEnv'],
+            properties: { apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' }, secretKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' } },
           },
         },
       },
@@ -238,11 +283,12 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_TOKEN_TTL: ['identity', 'tokenTtlSeconds'],
     STACKGATE_SANDBOX_BUILD_DELAY_MS: ['sandbox', 'buildDelayMs'],
     STACKGATE_SOFTLAYER_ENDPOINT: ['softlayer', 'endpoint'],
+    STACKGATE_CLOUDSTACK_ENDPOINT: ['cloudstack', 'endpoint'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];
     if (raw === undefined) continue;
-    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' ? raw : YAML.parse(raw) as unknown;
+    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' || name === 'STACKGATE_CLOUDSTACK_ENDPOINT' ? raw : YAML.parse(raw) as unknown;
     let cur = out;
     path.slice(0, -1).forEach((p) => { cur = (cur[p] ??= {}) as Record<string, unknown>; });
     cur[path[path.length - 1]!] = value;
@@ -277,6 +323,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const auth = cfg.identity.auth;
   if (Object.keys(cfg.softlayer.mappedUsers).length && auth.includes('local') && auth.indexOf('local') < auth.indexOf('softlayer')) {
     throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: softlayer.mappedUsers needs 'softlayer' before 'local' (local would answer those users without their SoftLayer key)`);
+  }
+  if (Object.keys(cfg.cloudstack.mappedUsers).length && auth.includes('local') && auth.indexOf('local') < auth.indexOf('cloudstack')) {
+    throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: cloudstack.mappedUsers needs 'cloudstack' before 'local' (local would answer those users without their CloudStack keys)`);
   }
   if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   cfg.dataDir = resolve(opts.file ? dirname(resolve(opts.file)) : '.', cfg.dataDir);

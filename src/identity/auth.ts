@@ -57,6 +57,7 @@ export const AUTH_PLUGINS: Record<string, AuthPlugin> = { local: localAuth };
  */
 const CONFIGURED_PLUGINS: Record<string, (config: Config) => Promise<AuthPlugin>> = {
   softlayer: async (config) => (await import('../../drivers/softlayer/auth.js')).softLayerAuth(config),
+  cloudstack: async (config) => (await import('../../drivers/cloudstack/auth.js')).cloudStackAuth(config),
 };
 
 /** The plugin config names `name`, or undefined when there is none. */

@@ -1,0 +1,605 @@
+/**
+ * Nova over CloudStack: virtual machines are servers, service offerings are
+ * flavors, SSH key pairs are key pairs, zones are availability zones,
+ * resource limits are limits; Nova's image proxy lists templates, and volume
+ * attachments are attachVolume/detachVolume.
+ *
+ * CloudStack ids are UUIDs and are the OpenStack ids unchanged. Server
+ * actions are CloudStack async jobs: a server shows the transitional state
+ * while its job runs (read lazily from the VM's `jobid`, see cloud.ts), and
+ * ERROR with the job's error text when a deploy failed.
+ */
+import { createHash } from 'node:crypto';
+import type { ComputeDriver, ComputeRequest, ComputeResponse } from '../../generated/index.js';
+import { Reply, type RequestContext } from '../../generated/common.js';
+import { Fault } from '../../src/faults.js';
+import { atLeast } from '../../src/microversion.js';
+import { nextLink, paginate } from '../../src/paging.js';
+import type { CsJob } from './client.js';
+import { CloudStackCloud, isUuid, isoZ, jobCommand, type CsTemplate } from './cloud.js';
+import { attachmentOf, type CsVolume } from './volume.js';
+
+type Ctx = RequestContext;
+type Json = Record<string, unknown>;
+
+function out<T>(body: unknown): T {
+  return body as T;
+}
+
+/** A CloudStack virtual machine, as listVirtualMachines answers it. */
+export interface CsVm {
+  id: string; name: string; displayname?: string; account?: string; domainid?: string; state: string;
+  zoneid: string; zonename: string; templateid?: string; templatename?: string; serviceofferingid: string; serviceofferingname?: string;
+  cpunumber: number; memory: number; created: string; keypair?: string; keypairs?: string;
+  nic?: { id: string; networkid: string; networkname?: string; ipaddress?: string; ip6address?: string; macaddress?: string; isdefault?: boolean }[];
+  securitygroup?: { id: string; name: string }[];
+  jobid?: string; jobstatus?: number;
+}
+
+interface CsOffering { id: string; name: string; displaytext?: string; cpunumber: number; memory: number; rootdisksize?: number; created?: string; iscustomized?: boolean }
+interface CsKeyPair { id?: string; name: string; fingerprint: string; publickey?: string; privatekey?: string; account?: string }
+interface CsPublicIp { id: string; ipaddress: string; isstaticnat?: boolean; virtualmachineid?: string }
+
+/** Nova's power_state numbers (nova/compute/power_state.py). */
+const POWER = { NOSTATE: 0, RUNNING: 1, SHUTDOWN: 4, CRASHED: 6 } as const;
+
+interface ServerState { status: string; vm: string; power: number; task: string | null }
+
+/** CloudStack VM states → Nova status, vm_state, power_state (no job in flight). */
+const VM_STATE: Record<string, ServerState> = {
+  Running: { status: 'ACTIVE', vm: 'active', power: POWER.RUNNING, task: null },
+  Stopped: { status: 'SHUTOFF', vm: 'stopped', power: POWER.SHUTDOWN, task: null },
+  Shutdowned: { status: 'SHUTOFF', vm: 'stopped', power: POWER.SHUTDOWN, task: null },
+  Starting: { status: 'SHUTOFF', vm: 'stopped', power: POWER.SHUTDOWN, task: 'powering-on' },
+  Stopping: { status: 'ACTIVE', vm: 'active', power: POWER.RUNNING, task: 'powering-off' },
+  Migrating: { status: 'MIGRATING', vm: 'active', power: POWER.RUNNING, task: 'migrating' },
+  Error: { status: 'ERROR', vm: 'error', power: POWER.NOSTATE, task: null },
+  Unknown: { status: 'UNKNOWN', vm: 'error', power: POWER.NOSTATE, task: null },
+};
+
+/** The job in flight (by CloudStack command class) → what Nova shows meanwhile. */
+const JOB_STATE: Record<string, ServerState> = {
+  DeployVMCmd: { status: 'BUILD', vm: 'building', power: POWER.NOSTATE, task: 'spawning' },
+  StartVMCmd: { status: 'SHUTOFF', vm: 'stopped', power: POWER.SHUTDOWN, task: 'powering-on' },
+  StopVMCmd: { status: 'ACTIVE', vm: 'active', power: POWER.RUNNING, task: 'powering-off' },
+  RebootVMCmd: { status: 'REBOOT', vm: 'active', power: POWER.RUNNING, task: 'reboot_started' },
+  RestoreVMCmd: { status: 'REBUILD', vm: 'active', power: POWER.RUNNING, task: 'rebuilding' },
+  DestroyVMCmd: { status: 'ACTIVE', vm: 'active', power: POWER.RUNNING, task: 'deleting' },
+};
+
+export function serverState(vm: CsVm, job: CsJob | undefined): ServerState {
+  const byJob = job ? JOB_STATE[jobCommand(job)] : undefined;
+  if (byJob) return byJob;
+  // A VM Starting with no job known is still being deployed (its deploy job id was not on it).
+  return VM_STATE[vm.state] ?? VM_STATE.Unknown!;
+}
+
+/** A VM and what its pending job (if any) says. */
+interface ReadVm { vm: CsVm; job?: CsJob; fault?: CsJob }
+
+const HOSTNAME = /^[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$|^[A-Za-z]$/;
+
+/** Nova's key pair detail has an integer id; CloudStack's is a UUID (or none): a stable number from it. */
+function keypairNumber(k: CsKeyPair): number {
+  return parseInt(createHash('sha1').update(k.id ?? k.name).digest('hex').slice(0, 7), 16);
+}
+
+export class CloudStackCompute implements ComputeDriver {
+  constructor(private readonly cloud: CloudStackCloud) {}
+
+  // ---- helpers -------------------------------------------------------------------
+
+  private links(ctx: Ctx, collection: string, id: string) {
+    return [
+      { rel: 'self', href: `${ctx.endpoint}/v2.1/${collection}/${id}` },
+      { rel: 'bookmark', href: `${ctx.endpoint}/${collection}/${id}` },
+    ];
+  }
+
+  private async vms(ctx: Ctx, params: Record<string, string> = {}): Promise<CsVm[]> {
+    const list = await this.cloud.list<CsVm>(ctx, 'listVirtualMachines', 'virtualmachine', { listall: true, ...params });
+    // Destroyed VMs wait for expunge in CloudStack; Nova shows a deleted server as gone (404), which openstacksdk's wait_for_delete polls for.
+    // CloudStack lists in creation order (its internal ids), stable across pages; dates have whole seconds only, so they would not order.
+    return list.filter((v) => v.state !== 'Destroyed' && v.state !== 'Expunging');
+  }
+
+  /** A VM by server id with its job state, or Nova's 404. */
+  private async read(ctx: Ctx, id: string): Promise<ReadVm> {
+    if (!isUuid(id)) throw Fault.notFound(`Instance ${id} could not be found.`);
+    const [vm] = await this.vms(ctx, { id }).catch((err: Fault) => { throw err.status === 400 ? Fault.notFound(`Instance ${id} could not be found.`) : err; });
+    if (!vm) throw Fault.notFound(`Instance ${id} could not be found.`);
+    return this.withJob(ctx, vm);
+  }
+
+  private async withJob(ctx: Ctx, vm: CsVm): Promise<ReadVm> {
+    const job = await this.cloud.pendingJob(ctx, vm);
+    if (vm.jobid && !job) {
+      // The job finished between the two reads: read the VM again for its new state.
+      const [again] = await this.vms(ctx, { id: vm.id });
+      if (!again) throw Fault.notFound(`Instance ${vm.id} could not be found.`);
+      vm = again;
+    }
+    const fault = vm.state === 'Error' ? await this.cloud.lastFailure(ctx, vm.id) : undefined;
+    return { vm, ...(job ? { job } : {}), ...(fault ? { fault } : {}) };
+  }
+
+  private async floatingIps(ctx: Ctx): Promise<CsPublicIp[]> {
+    return this.cloud.list<CsPublicIp>(ctx, 'listPublicIpAddresses', 'publicipaddress', {});
+  }
+
+  private addresses(vm: CsVm, ips: CsPublicIp[]): Record<string, Json[]> {
+    const res: Record<string, Json[]> = {};
+    for (const nic of vm.nic ?? []) {
+      const net = nic.networkname ?? nic.networkid;
+      const list = (res[net] ??= []);
+      if (nic.ipaddress) list.push({ version: 4, addr: nic.ipaddress, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': nic.macaddress ?? null });
+      if (nic.ip6address) list.push({ version: 6, addr: nic.ip6address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': nic.macaddress ?? null });
+      if (nic.isdefault !== false) {
+        for (const ip of ips.filter((x) => x.isstaticnat && x.virtualmachineid === vm.id)) {
+          list.push({ version: 4, addr: ip.ipaddress, 'OS-EXT-IPS:type': 'floating', 'OS-EXT-IPS-MAC:mac_addr': nic.macaddress ?? null });
+        }
+      }
+    }
+    return res;
+  }
+
+  private view(ctx: Ctx, r: ReadVm, ips: CsPublicIp[], offerings: CsOffering[], volumes: CsVolume[] | null, inList = false): Json {
+    const { vm } = r;
+    const mv = ctx.microversion;
+    const st = serverState(vm, r.job);
+    const created = isoZ(vm.created) ?? '1970-01-01T00:00:00Z';
+    const off = offerings.find((o) => o.id === vm.serviceofferingid);
+    const v: Json = {
+      id: vm.id,
+      name: vm.displayname || vm.name,
+      status: st.status,
+      tenant_id: ctx.auth?.projectId ?? '',
+      user_id: ctx.auth?.userId ?? '',
+      metadata: {},
+      hostId: createHash('sha224').update(`${ctx.auth?.projectId ?? ''}${vm.zoneid}`).digest('hex'),
+      image: vm.templateid ? { id: vm.templateid, links: [{ rel: 'bookmark', href: `${ctx.endpoint}/images/${vm.templateid}` }] } : '',
+      flavor: atLeast(mv, '2.47')
+        ? { vcpus: vm.cpunumber, ram: vm.memory, disk: off?.rootdisksize ?? 0, ephemeral: 0, swap: 0, original_name: off?.name ?? vm.serviceofferingname ?? vm.serviceofferingid, extra_specs: {} }
+        : { id: vm.serviceofferingid, links: [{ rel: 'bookmark', href: `${ctx.endpoint}/flavors/${vm.serviceofferingid}` }] },
+      created,
+      updated: created,
+      addresses: this.addresses(vm, ips),
+      accessIPv4: '',
+      accessIPv6: '',
+      links: this.links(ctx, 'servers', vm.id),
+      'OS-DCF:diskConfig': 'MANUAL',
+      key_name: vm.keypair ?? vm.keypairs ?? null,
+      config_drive: '',
+      'OS-EXT-AZ:availability_zone': vm.zonename,
+      'OS-EXT-STS:power_state': st.power,
+      'OS-EXT-STS:task_state': st.task,
+      'OS-EXT-STS:vm_state': st.vm,
+      'OS-SRV-USG:launched_at': st.status === 'BUILD' || st.status === 'ERROR' ? null : created.replace(/Z$/, '.000000'),
+      'OS-SRV-USG:terminated_at': null,
+      'os-extended-volumes:volumes_attached': (volumes ?? []).filter((x) => x.virtualmachineid === vm.id && x.type !== 'ROOT')
+        .map((x) => (atLeast(mv, '2.3') ? { id: x.id, delete_on_termination: false } : { id: x.id })),
+      security_groups: (vm.securitygroup ?? []).map((g) => ({ name: g.name })),
+    };
+    if (!v.security_groups || (v.security_groups as Json[]).length === 0) delete v.security_groups;
+    if (['ACTIVE', 'BUILD', 'REBUILD'].includes(st.status)) v.progress = st.status === 'ACTIVE' ? 100 : 0;
+    if (st.status === 'ERROR' && r.fault) {
+      v.fault = { code: 500, created: isoZ(r.fault.created) ?? created, message: r.fault.jobresult?.errortext ?? 'The CloudStack job failed.' };
+    }
+    if (ctx.auth?.isAdmin) {
+      v['OS-EXT-SRV-ATTR:host'] = vm.zonename;
+      v['OS-EXT-SRV-ATTR:hypervisor_hostname'] = null;
+      v['OS-EXT-SRV-ATTR:instance_name'] = vm.name;
+    }
+    if (atLeast(mv, '2.9')) v.locked = false;
+    if (atLeast(mv, '2.73')) v.locked_reason = null;
+    if (atLeast(mv, '2.19')) v.description = null;
+    if (atLeast(mv, '2.26')) v.tags = [];
+    if (atLeast(mv, '2.63')) v.trusted_image_certificates = null;
+    if (atLeast(mv, '2.71') && !inList) v.server_groups = [];
+    if (atLeast(mv, '2.96')) v.pinned_availability_zone = null;
+    if (atLeast(mv, '2.100')) v.scheduler_hints = {};
+    return v;
+  }
+
+  private offerings(ctx: Ctx): Promise<CsOffering[]> {
+    return this.cloud.list<CsOffering>(ctx, 'listServiceOfferings', 'serviceoffering', {});
+  }
+
+  private async page(ctx: Ctx, q: Json) {
+    const params: Record<string, string> = {};
+    if (typeof q.availability_zone === 'string') {
+      const z = (await this.cloud.zones(ctx)).find((x) => x.name === q.availability_zone);
+      if (!z) return { items: [] as CsVm[], extra: {} };
+      params.zoneid = z.id;
+    }
+    let list = await this.vms(ctx, params);
+    if (typeof q.name === 'string' && q.name) {
+      let re: RegExp;
+      try { re = new RegExp(q.name); } catch { throw Fault.badRequest(`Invalid regular expression in name: ${q.name}`); }
+      list = list.filter((vm) => re.test(vm.displayname || vm.name));
+    }
+    if (typeof q.status === 'string') {
+      const want = q.status.toUpperCase();
+      list = list.filter((vm) => serverState(vm, undefined).status === want || (vm.jobid !== undefined && want === 'BUILD' && vm.state === 'Starting'));
+    }
+    if (typeof q.ip === 'string') {
+      const re = new RegExp(q.ip.replace(/\./g, '\\.'));
+      list = list.filter((vm) => (vm.nic ?? []).some((n) => n.ipaddress && re.test(n.ipaddress)));
+    }
+    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (vm) => vm.id);
+    const extra = more ? { servers_links: [nextLink(ctx.url, q, items[items.length - 1]!.id)] } : {};
+    return { items, extra };
+  }
+
+  /** Starts a VM job after Nova's state rule (409 when a job is in flight or the state forbids it). */
+  private async act(ctx: Ctx, id: string, action: string, allowed: string[], command: string, params: Record<string, string> = {}): Promise<ReadVm> {
+    const r = await this.read(ctx, id);
+    const st = serverState(r.vm, r.job);
+    if (st.task !== null || !allowed.includes(st.status)) {
+      throw Fault.conflict(`Cannot '${action}' instance ${id} while it is in vm_state ${st.vm}${st.task ? ` and task_state ${st.task}` : ''}`);
+    }
+    await this.cloud.start(ctx, command, { ...(command === 'restoreVirtualMachine' ? { virtualmachineid: r.vm.id } : { id: r.vm.id }), ...params });
+    return r;
+  }
+
+  // ---- servers -------------------------------------------------------------------
+
+  async listServers(req: ComputeRequest<'listServers'>): Promise<ComputeResponse<'listServers'>> {
+    const ctx = req.context;
+    const { items, extra } = await this.page(ctx, req.query as Json);
+    return out({ servers: items.map((vm) => ({ id: vm.id, name: vm.displayname || vm.name, links: this.links(ctx, 'servers', vm.id) })), ...extra });
+  }
+
+  async listServersDetail(req: ComputeRequest<'listServersDetail'>): Promise<ComputeResponse<'listServersDetail'>> {
+    const ctx = req.context;
+    const { items, extra } = await this.page(ctx, req.query as Json);
+    const [ips, offerings] = await Promise.all([this.floatingIps(ctx), this.offerings(ctx)]);
+    // One queryAsyncJobResult per VM with a job in flight (few at a time), none for the others.
+    const read = await Promise.all(items.map((vm) => this.withJob(ctx, vm)));
+    return out({ servers: read.map((r) => this.view(ctx, r, ips, offerings, null, true)), ...extra });
+  }
+
+  async showServer(req: ComputeRequest<'showServer'>): Promise<ComputeResponse<'showServer'>> {
+    const ctx = req.context;
+    const r = await this.read(ctx, req.path.id);
+    const [ips, offerings, volumes] = await Promise.all([
+      this.floatingIps(ctx), this.offerings(ctx),
+      this.cloud.list<CsVolume>(ctx, 'listVolumes', 'volume', { virtualmachineid: r.vm.id }),
+    ]);
+    return out({ server: this.view(ctx, r, ips, offerings, volumes) });
+  }
+
+  async createServer(req: ComputeRequest<'createServer'>): Promise<ComputeResponse<'createServer'> | Reply<ComputeResponse<'createServer'>>> {
+    const ctx = req.context;
+    const s = (req.body as unknown as { server: Json }).server;
+    const name = String(s.name ?? '').trim();
+    if (!name) throw Fault.badRequest('Server name is required.');
+    const flavorRef = String(s.flavorRef ?? '').replace(/^.*\/flavors\//, '');
+    const offering = (await this.offerings(ctx)).find((o) => o.id === flavorRef);
+    if (!offering) throw Fault.badRequest(`Flavor ${flavorRef} could not be found.`);
+    const imageRef = String(s.imageRef ?? '').replace(/^.*\/images\//, '');
+    if (!imageRef) throw Fault.badRequest('Booting from volume is not supported by the CloudStack backend: give an imageRef.');
+    const template = await this.cloud.template(ctx, imageRef).catch((err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; });
+    const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone.split(':')[0]! : undefined;
+    const zone = await this.cloud.zone(ctx, az);
+    const params: Record<string, string> = {
+      zoneid: zone.id, serviceofferingid: offering.id, templateid: template.id, displayname: name,
+    };
+    // CloudStack names are host names; an OpenStack name that is not one stays the display name only.
+    if (HOSTNAME.test(name)) params.name = name;
+    if (typeof s.key_name === 'string' && s.key_name) {
+      if (!(await this.keyPairs(ctx, s.key_name)).length) throw Fault.badRequest('Invalid key_name provided.');
+      params.keypair = s.key_name;
+    }
+    if (typeof s.user_data === 'string' && s.user_data) params.userdata = s.user_data; // both sides want base64
+    if (Array.isArray(s.networks) && s.networks.length > 0) {
+      const nets = s.networks as Json[];
+      const ids = nets.map((n) => n.uuid).filter((u): u is string => typeof u === 'string');
+      if (ids.length !== nets.length) throw Fault.badRequest('The CloudStack backend attaches servers to networks by uuid only (no ports or fixed IPs).');
+      params.networkids = ids.join(',');
+    }
+    const groups = Array.isArray(s.security_groups) ? (s.security_groups as Json[]).map((g) => String(g.name ?? '')).filter(Boolean) : [];
+    if (groups.length) params.securitygroupnames = groups.join(',');
+    const { id } = await this.cloud.start(ctx, 'deployVirtualMachine', params);
+    if (!id) throw new Fault('backendError', 'CloudStack deployVirtualMachine answered no virtual machine id.');
+    const body: Json = { id, links: this.links(ctx, 'servers', id), 'OS-DCF:diskConfig': 'MANUAL', security_groups: (groups.length ? groups : ['default']).map((n) => ({ name: n })) };
+    return new Reply(out<ComputeResponse<'createServer'>>({ server: body }), 202, { Location: `${ctx.endpoint}/v2.1/servers/${id}` });
+  }
+
+  /** Delete = destroyVirtualMachine with expunge: Nova's delete does not leave a recoverable server. */
+  async deleteServer(req: ComputeRequest<'deleteServer'>): Promise<ComputeResponse<'deleteServer'>> {
+    const r = await this.read(req.context, req.path.id);
+    await this.cloud.start(req.context, 'destroyVirtualMachine', { id: r.vm.id, expunge: true });
+  }
+
+  async rebootServer(req: ComputeRequest<'rebootServer'>): Promise<ComputeResponse<'rebootServer'>> {
+    const type = String((req.body as unknown as { reboot: { type: string } }).reboot.type).toUpperCase();
+    if (type !== 'SOFT' && type !== 'HARD') throw Fault.badRequest(`Argument 'type' for reboot must be a string with value 'SOFT' or 'HARD'`);
+    // CloudStack has one reboot; a hard one may also start a stopped VM in Nova, CloudStack reboots running VMs only.
+    await this.act(req.context, req.path.id, 'reboot', ['ACTIVE'], 'rebootVirtualMachine');
+  }
+
+  async stopServer(req: ComputeRequest<'stopServer'>): Promise<ComputeResponse<'stopServer'>> {
+    await this.act(req.context, req.path.id, 'stop', ['ACTIVE', 'ERROR'], 'stopVirtualMachine');
+  }
+
+  async startServer(req: ComputeRequest<'startServer'>): Promise<ComputeResponse<'startServer'>> {
+    await this.act(req.context, req.path.id, 'start', ['SHUTOFF'], 'startVirtualMachine');
+  }
+
+  /** Rebuild = restoreVirtualMachine (a fresh root disk from the image, or the VM's own template). */
+  async rebuildServer(req: ComputeRequest<'rebuildServer'>): Promise<ComputeResponse<'rebuildServer'> | Reply<ComputeResponse<'rebuildServer'>>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { rebuild: Json }).rebuild;
+    const imageRef = String(b.imageRef ?? '').replace(/^.*\/images\//, '');
+    const image = await this.cloud.template(ctx, imageRef).catch((err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; });
+    await this.act(ctx, req.path.id, 'rebuild', ['ACTIVE', 'SHUTOFF', 'ERROR'], 'restoreVirtualMachine', { templateid: image.id });
+    const r = await this.read(ctx, req.path.id);
+    const [ips, offerings] = await Promise.all([this.floatingIps(ctx), this.offerings(ctx)]);
+    return new Reply(out<ComputeResponse<'rebuildServer'>>({ server: this.view(ctx, r, ips, offerings, null) }), 202);
+  }
+
+  // ---- addresses ---------------------------------------------------------------------
+
+  async listServerIps(req: ComputeRequest<'listServerIps'>): Promise<ComputeResponse<'listServerIps'>> {
+    const r = await this.read(req.context, req.path.server_id);
+    const a = this.addresses(r.vm, await this.floatingIps(req.context));
+    return out({ addresses: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.map((x) => ({ version: x.version, addr: x.addr }))])) });
+  }
+
+  async showServerIp(req: ComputeRequest<'showServerIp'>): Promise<ComputeResponse<'showServerIp'>> {
+    const r = await this.read(req.context, req.path.server_id);
+    const a = this.addresses(r.vm, await this.floatingIps(req.context))[req.path.id];
+    if (!a) throw Fault.notFound('Network not found');
+    return out({ [req.path.id]: a.map((x) => ({ version: x.version, addr: x.addr })) });
+  }
+
+  async listServerSecurityGroups(req: ComputeRequest<'listServerSecurityGroups'>): Promise<ComputeResponse<'listServerSecurityGroups'>> {
+    const ctx = req.context;
+    const r = await this.read(ctx, req.path.server_id);
+    return out({
+      security_groups: (r.vm.securitygroup ?? []).map((g) => ({ id: g.id, name: g.name, description: '', tenant_id: ctx.auth?.projectId ?? '', rules: [] })),
+    });
+  }
+
+  // ---- volume attachments (attachVolume / detachVolume, async) -------------------------
+
+  private attachmentView(ctx: Ctx, v: CsVolume, serverId: string): Json {
+    const a = attachmentOf(v, serverId);
+    if (atLeast(ctx.microversion, '2.89')) {
+      delete a.id;
+      Object.assign(a, { attachment_id: v.id, bdm_uuid: v.id });
+    }
+    if (atLeast(ctx.microversion, '2.70')) a.tag = null;
+    if (atLeast(ctx.microversion, '2.79')) a.delete_on_termination = false;
+    return a;
+  }
+
+  async listServerVolumeAttachments(req: ComputeRequest<'listServerVolumeAttachments'>): Promise<ComputeResponse<'listServerVolumeAttachments'>> {
+    const ctx = req.context;
+    const r = await this.read(ctx, req.path.server_id);
+    const vols = (await this.cloud.list<CsVolume>(ctx, 'listVolumes', 'volume', { virtualmachineid: r.vm.id })).filter((v) => v.type !== 'ROOT');
+    const { items } = paginate(vols, req.query as { limit?: string; marker?: string }, (v) => v.id);
+    return out({ volumeAttachments: items.map((v) => this.attachmentView(ctx, v, r.vm.id)) });
+  }
+
+  private async volume(ctx: Ctx, id: string): Promise<CsVolume | undefined> {
+    if (!isUuid(id)) return undefined;
+    const [v] = await this.cloud.list<CsVolume>(ctx, 'listVolumes', 'volume', { id }).catch((err: Fault) => { if (err.status === 400) return []; throw err; });
+    return v;
+  }
+
+  async showServerVolumeAttachment(req: ComputeRequest<'showServerVolumeAttachment'>): Promise<ComputeResponse<'showServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const r = await this.read(ctx, req.path.server_id);
+    const v = await this.volume(ctx, req.path.id);
+    if (!v || v.virtualmachineid !== r.vm.id) throw Fault.notFound(`Instance ${req.path.server_id} is not attached to volume ${req.path.id}.`);
+    return out({ volumeAttachment: this.attachmentView(ctx, v, r.vm.id) });
+  }
+
+  /** attachVolume is an async job: the volume shows `attaching` until it is done. */
+  async createServerVolumeAttachment(req: ComputeRequest<'createServerVolumeAttachment'>): Promise<ComputeResponse<'createServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { volumeAttachment: { volumeId: string } }).volumeAttachment;
+    const r = await this.read(ctx, req.path.server_id);
+    const v = await this.volume(ctx, b.volumeId);
+    if (!v) throw Fault.notFound(`Volume ${b.volumeId} could not be found.`);
+    if (v.virtualmachineid) throw Fault.badRequest(`Invalid volume: volume ${b.volumeId} is already attached.`);
+    if (await this.cloud.pendingJob(ctx, v)) throw Fault.conflict(`Volume ${b.volumeId} has a CloudStack job in flight.`);
+    if (v.zoneid && v.zoneid !== r.vm.zoneid) throw Fault.badRequest(`Volume ${b.volumeId} is in zone ${v.zonename ?? v.zoneid}, instance ${r.vm.id} in ${r.vm.zonename}: CloudStack attaches within a zone.`);
+    await this.cloud.start(ctx, 'attachVolume', { id: v.id, virtualmachineid: r.vm.id });
+    const view = this.attachmentView({ ...ctx, microversion: atLeast(ctx.microversion, '2.89') ? '2.88' : ctx.microversion }, v, r.vm.id);
+    return out({ volumeAttachment: view });
+  }
+
+  async deleteServerVolumeAttachment(req: ComputeRequest<'deleteServerVolumeAttachment'>): Promise<ComputeResponse<'deleteServerVolumeAttachment'>> {
+    const ctx = req.context;
+    const r = await this.read(ctx, req.path.server_id);
+    const v = await this.volume(ctx, req.path.id);
+    if (!v || v.virtualmachineid !== r.vm.id) throw Fault.notFound(`Instance ${req.path.server_id} is not attached to volume ${req.path.id}.`);
+    if (v.type === 'ROOT') throw Fault.badRequest(`Volume ${req.path.id} is the root disk of instance ${req.path.server_id}: it cannot be detached.`);
+    await this.cloud.start(ctx, 'detachVolume', { id: v.id });
+  }
+
+  // ---- flavors (service offerings) ---------------------------------------------------
+
+  private flavorView(ctx: Ctx, o: CsOffering, detail: boolean): Json {
+    const v: Json = { id: o.id, name: o.name, links: this.links(ctx, 'flavors', o.id) };
+    if (atLeast(ctx.microversion, '2.55')) v.description = o.displaytext ?? null;
+    if (!detail) return v;
+    Object.assign(v, {
+      vcpus: o.cpunumber, ram: o.memory, disk: o.rootdisksize ?? 0, swap: atLeast(ctx.microversion, '2.75') ? 0 : '', 'OS-FLV-EXT-DATA:ephemeral': 0, 'OS-FLV-DISABLED:disabled': false,
+      rxtx_factor: 1.0, 'os-flavor-access:is_public': true,
+    });
+    if (atLeast(ctx.microversion, '2.61')) v.extra_specs = {};
+    return v;
+  }
+
+  /** Offerings with a fixed size; custom-size offerings need cpu/memory per deploy, which Nova flavors cannot carry. */
+  private async flavors(ctx: Ctx): Promise<CsOffering[]> {
+    return (await this.offerings(ctx)).filter((o) => !o.iscustomized && o.cpunumber > 0 && o.memory > 0)
+      .sort((a, b) => a.memory - b.memory || a.cpunumber - b.cpunumber || a.id.localeCompare(b.id));
+  }
+
+  private async flavorPage(ctx: Ctx, q: Json, detail: boolean) {
+    let list = await this.flavors(ctx);
+    if (q.minRam !== undefined) list = list.filter((f) => f.memory >= Number(q.minRam));
+    if (q.minDisk !== undefined) list = list.filter((f) => (f.rootdisksize ?? 0) >= Number(q.minDisk));
+    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (f) => f.id);
+    return { flavors: items.map((f) => this.flavorView(ctx, f, detail)), ...(more ? { flavors_links: [nextLink(ctx.url, q, items[items.length - 1]!.id)] } : {}) };
+  }
+
+  async listFlavors(req: ComputeRequest<'listFlavors'>): Promise<ComputeResponse<'listFlavors'>> {
+    return out(await this.flavorPage(req.context, req.query as Json, false));
+  }
+
+  async listFlavorsDetail(req: ComputeRequest<'listFlavorsDetail'>): Promise<ComputeResponse<'listFlavorsDetail'>> {
+    return out(await this.flavorPage(req.context, req.query as Json, true));
+  }
+
+  async showFlavor(req: ComputeRequest<'showFlavor'>): Promise<ComputeResponse<'showFlavor'>> {
+    const f = (await this.offerings(req.context)).find((x) => x.id === req.path.id);
+    if (!f) throw Fault.notFound(`Flavor ${req.path.id} could not be found.`);
+    return out({ flavor: this.flavorView(req.context, f, true) });
+  }
+
+  async listFlavorExtraSpecs(req: ComputeRequest<'listFlavorExtraSpecs'>): Promise<ComputeResponse<'listFlavorExtraSpecs'>> {
+    if (!(await this.offerings(req.context)).some((x) => x.id === req.path.flavor_id)) throw Fault.notFound(`Flavor ${req.path.flavor_id} could not be found.`);
+    return out({ extra_specs: {} });
+  }
+
+  // ---- key pairs (SSH key pairs; the name is the key) ----------------------------------
+
+  private keyPairs(ctx: Ctx, name?: string): Promise<CsKeyPair[]> {
+    return this.cloud.list<CsKeyPair>(ctx, 'listSSHKeyPairs', 'sshkeypair', name ? { name } : {}).then((l) => (name ? l.filter((k) => k.name === name) : l));
+  }
+
+  private keypairView(ctx: Ctx, k: CsKeyPair, detail: boolean): Json {
+    const v: Json = { name: k.name, public_key: k.publickey ?? '', fingerprint: k.fingerprint };
+    if (atLeast(ctx.microversion, '2.2')) v.type = 'ssh';
+    if (detail) Object.assign(v, { user_id: ctx.auth?.userId ?? '', created_at: '1970-01-01T00:00:00.000000', deleted: false, deleted_at: null, updated_at: null, id: keypairNumber(k) });
+    return v;
+  }
+
+  async listKeypairs(req: ComputeRequest<'listKeypairs'>): Promise<ComputeResponse<'listKeypairs'>> {
+    const ctx = req.context;
+    const keys = (await this.keyPairs(ctx)).sort((a, b) => a.name.localeCompare(b.name));
+    const q = req.query as Json;
+    const { items, more } = atLeast(ctx.microversion, '2.35') ? paginate(keys, q as { limit?: string; marker?: string }, (k) => k.name) : { items: keys, more: false };
+    return out({
+      keypairs: items.map((k) => ({ keypair: this.keypairView(ctx, k, false) })),
+      ...(more ? { keypairs_links: [nextLink(ctx.url, q, items[items.length - 1]!.name)] } : {}),
+    });
+  }
+
+  async showKeypair(req: ComputeRequest<'showKeypair'>): Promise<ComputeResponse<'showKeypair'>> {
+    const [k] = await this.keyPairs(req.context, req.path.id);
+    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
+    return out({ keypair: this.keypairView(req.context, k, true) });
+  }
+
+  /** With a public key: registerSSHKeyPair; without: createSSHKeyPair, which answers the private key once. */
+  async createKeypair(req: ComputeRequest<'createKeypair'>): Promise<ComputeResponse<'createKeypair'> | Reply<ComputeResponse<'createKeypair'>>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { keypair: { name: string; public_key?: string; type?: string } }).keypair;
+    const name = b.name.trim();
+    const allowed = atLeast(ctx.microversion, '2.92') ? /^[a-zA-Z0-9 _\-@.]+$/ : /^[a-zA-Z0-9 _-]+$/;
+    if (!name || name.length > 255 || !allowed.test(name)) throw Fault.badRequest('Keypair data is invalid: Keypair name contains unsafe characters');
+    if (b.type === 'x509') throw Fault.badRequest('Keypair data is invalid: CloudStack keeps SSH keys only, not x509 certificates.');
+    if ((await this.keyPairs(ctx, name)).length) throw Fault.conflict(`Key pair '${name}' already exists.`);
+    const publicKey = b.public_key?.trim();
+    let k: CsKeyPair;
+    if (publicKey) {
+      k = (await this.cloud.call<{ keypair: CsKeyPair }>(ctx, 'registerSSHKeyPair', { name, publickey: publicKey })).keypair;
+      k.publickey ??= publicKey;
+    } else {
+      if (atLeast(ctx.microversion, '2.92')) throw Fault.badRequest("Invalid input for field/attribute keypair. Value: 'public_key' is a required property");
+      k = (await this.cloud.call<{ keypair: CsKeyPair }>(ctx, 'createSSHKeyPair', { name })).keypair;
+      if (!k.publickey) k.publickey = (await this.keyPairs(ctx, name))[0]?.publickey ?? '';
+    }
+    const v = this.keypairView(ctx, k, false);
+    v.user_id = ctx.auth?.userId ?? '';
+    if (k.privatekey) v.private_key = k.privatekey;
+    return new Reply(out<ComputeResponse<'createKeypair'>>({ keypair: v }), atLeast(ctx.microversion, '2.2') ? 201 : 200);
+  }
+
+  async deleteKeypair(req: ComputeRequest<'deleteKeypair'>): Promise<ComputeResponse<'deleteKeypair'> | Reply<ComputeResponse<'deleteKeypair'>>> {
+    const [k] = await this.keyPairs(req.context, req.path.id);
+    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
+    await this.cloud.call(req.context, 'deleteSSHKeyPair', { name: k.name });
+    return new Reply(undefined, atLeast(req.context.microversion, '2.2') ? 204 : 202);
+  }
+
+  // ---- availability zones --------------------------------------------------------------
+
+  async listAvailabilityZone(req: ComputeRequest<'listAvailabilityZone'>): Promise<ComputeResponse<'listAvailabilityZone'>> {
+    const zones = await this.cloud.zones(req.context);
+    return out({ availabilityZoneInfo: zones.map((z) => ({ zoneName: z.name, zoneState: { available: true }, hosts: null })) });
+  }
+
+  async listAvailabilityZoneDetail(req: ComputeRequest<'listAvailabilityZoneDetail'>): Promise<ComputeResponse<'listAvailabilityZoneDetail'>> {
+    const zones = await this.cloud.zones(req.context);
+    return out({ availabilityZoneInfo: zones.map((z) => ({ zoneName: z.name, zoneState: { available: true }, hosts: {} })) });
+  }
+
+  // ---- limits (listResourceLimits: 0 instances, 8 cores, 9 memory MiB; -1 is unlimited as in Nova) ----
+
+  private async usage(ctx: Ctx) {
+    const [limits, vms, keys] = await Promise.all([
+      this.cloud.list<{ resourcetype: string; max: number }>(ctx, 'listResourceLimits', 'resourcelimit', {}),
+      this.vms(ctx), this.keyPairs(ctx),
+    ]);
+    const max = (type: string) => Number(limits.find((l) => String(l.resourcetype) === type)?.max ?? -1);
+    return {
+      maxInstances: max('0'), maxCores: max('8'), maxRam: max('9'),
+      instances: vms.length, cores: vms.reduce((n, vm) => n + vm.cpunumber, 0), ram: vms.reduce((n, vm) => n + vm.memory, 0), keyPairs: keys.length,
+    };
+  }
+
+  async listLimits(req: ComputeRequest<'listLimits'>): Promise<ComputeResponse<'listLimits'>> {
+    const u = await this.usage(req.context);
+    const absolute: Json = {
+      maxTotalInstances: u.maxInstances, maxTotalCores: u.maxCores, maxTotalRAMSize: u.maxRam, maxTotalKeypairs: -1, maxServerMeta: 0, maxServerGroups: 0, maxServerGroupMembers: 0,
+      totalInstancesUsed: u.instances, totalCoresUsed: u.cores, totalRAMUsed: u.ram, totalServerGroupsUsed: 0,
+    };
+    if (!atLeast(req.context.microversion, '2.57')) Object.assign(absolute, { maxPersonality: 0, maxPersonalitySize: 0 });
+    if (!atLeast(req.context.microversion, '2.39')) absolute.maxImageMeta = 0;
+    if (!atLeast(req.context.microversion, '2.36')) {
+      Object.assign(absolute, { maxSecurityGroups: -1, maxSecurityGroupRules: -1, maxTotalFloatingIps: -1, totalSecurityGroupsUsed: 0, totalFloatingIpsUsed: 0 });
+    }
+    return out({ limits: { rate: [], absolute } });
+  }
+
+  // ---- Nova's image proxy (/v2.1/images) over templates ---------------------------------
+
+  private novaImageView(ctx: Ctx, t: CsTemplate, detail: boolean): Json {
+    const glance = ctx.endpoint.replace(/\/compute$/, '/image');
+    const v: Json = {
+      id: t.id, name: t.name,
+      links: [...this.links(ctx, 'images', t.id), { rel: 'alternate', type: 'application/vnd.openstack.image', href: `${glance}/images/${t.id}` }],
+    };
+    if (!detail) return v;
+    const status = t.isready === false ? 'SAVING' : 'ACTIVE';
+    const created = isoZ(t.created) ?? '1970-01-01T00:00:00Z';
+    return { ...v, status, progress: status === 'ACTIVE' ? 100 : 50, minDisk: 0, minRam: 0, created, updated: created, metadata: {}, 'OS-EXT-IMG-SIZE:size': Number(t.size ?? 0) };
+  }
+
+  private async imagePage(ctx: Ctx, q: Json, detail: boolean) {
+    let list = await this.cloud.templates(ctx);
+    if (typeof q.name === 'string') list = list.filter((t) => t.name === q.name);
+    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (t) => t.id);
+    return { images: items.map((t) => this.novaImageView(ctx, t, detail)), ...(more ? { images_links: [nextLink(ctx.url, q, items[items.length - 1]!.id)] } : {}) };
+  }
+
+  async listImages(req: ComputeRequest<'listImages'>): Promise<ComputeResponse<'listImages'>> {
+    return out(await this.imagePage(req.context, req.query as Json, false));
+  }
+
+  async listImagesDetail(req: ComputeRequest<'listImagesDetail'>): Promise<ComputeResponse<'listImagesDetail'>> {
+    return out(await this.imagePage(req.context, req.query as Json, true));
+  }
+
+  async showImage(req: ComputeRequest<'showImage'>): Promise<ComputeResponse<'showImage'>> {
+    return out({ image: this.novaImageView(req.context, await this.cloud.template(req.context, req.path.id), true) });
+  }
+}

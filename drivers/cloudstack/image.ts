@@ -1,0 +1,113 @@
+/**
+ * Glance over CloudStack templates: the account's own and the public ones
+ * (listTemplates templatefilter=executable). List, show and delete
+ * (deleteTemplate, an async job CloudStack finishes on its own). A template
+ * still downloading is `saving`. Uploads, downloads and imports have no
+ * CloudStack counterpart here: CloudStack registers templates from a URL at
+ * creation, which Glance's two-step create-then-import cannot express (501).
+ */
+import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/index.js';
+import { Reply, type RequestContext } from '../../generated/common.js';
+import { Fault } from '../../src/faults.js';
+import { CloudStackCloud, isoZ, type CsTemplate } from './cloud.js';
+
+type Ctx = RequestContext;
+type Json = Record<string, unknown>;
+
+function out<T>(body: unknown): T {
+  return body as T;
+}
+
+const EPOCH = '1970-01-01T00:00:00Z';
+
+/** CloudStack template formats → Glance disk formats. */
+const DISK_FORMAT: Record<string, string> = { QCOW2: 'qcow2', RAW: 'raw', VHD: 'vhd', VHDX: 'vhdx', OVA: 'ova', VMDK: 'vmdk', ISO: 'iso' };
+
+export class CloudStackImage implements ImageDriver {
+  constructor(private readonly cloud: CloudStackCloud) {}
+
+  private own(ctx: Ctx, t: CsTemplate): boolean {
+    const cred = this.cloud.cred(ctx);
+    return t.account !== undefined && t.account === cred.account && (!cred.domainId || !t.domainid || t.domainid === cred.domainId);
+  }
+
+  private view(ctx: Ctx, t: CsTemplate): Json {
+    const created = isoZ(t.created) ?? EPOCH;
+    const own = this.own(ctx, t);
+    const v: Json = {
+      id: t.id,
+      name: t.name,
+      status: t.isready === false ? 'saving' : 'active',
+      visibility: t.ispublic ? 'public' : own ? 'private' : 'shared',
+      protected: !own,
+      os_hidden: false,
+      owner: own ? (ctx.auth?.projectId ?? null) : null,
+      disk_format: DISK_FORMAT[(t.format ?? '').toUpperCase()] ?? null,
+      container_format: t.format?.toUpperCase() === 'OVA' ? 'ova' : 'bare',
+      size: t.size ?? null,
+      virtual_size: null,
+      checksum: null,
+      os_hash_algo: null,
+      os_hash_value: null,
+      min_ram: 0,
+      min_disk: 0,
+      created_at: created,
+      updated_at: created,
+      tags: [],
+      self: `/v2/images/${t.id}`,
+      file: `/v2/images/${t.id}/file`,
+      schema: '/v2/schemas/image',
+    };
+    if (t.displaytext && t.displaytext !== t.name) v.description = t.displaytext;
+    if (t.ostypename) v.os_type_name = t.ostypename;
+    if (t.hypervisor) v.hypervisor_type = t.hypervisor.toLowerCase();
+    if (t.zonename) v.cloudstack_zone = t.zonename;
+    return v;
+  }
+
+  async listImages(req: ImageRequest<'listImages'>): Promise<ImageResponse<'listImages'>> {
+    const ctx = req.context;
+    const q = req.query as Json;
+    // One template is registered per zone: the same id may come once per zone.
+    const seen = new Set<string>();
+    let list = (await this.cloud.templates(ctx)).filter((t) => !seen.has(t.id) && seen.add(t.id)).map((t) => this.view(ctx, t));
+    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format'] as const) {
+      const want = q[key];
+      if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
+    }
+    const sortKey = typeof q.sort_key === 'string' ? q.sort_key : 'created_at';
+    const desc = q.sort_dir !== 'asc';
+    list.sort((a, b) => {
+      const c = String(a[sortKey] ?? '').localeCompare(String(b[sortKey] ?? '')) || String(a.id).localeCompare(String(b.id));
+      return desc ? -c : c;
+    });
+    let start = 0;
+    if (typeof q.marker === 'string') {
+      const i = list.findIndex((v) => v.id === q.marker);
+      if (i < 0) throw Fault.badRequest(`marker [${q.marker}] not found`);
+      start = i + 1;
+    }
+    const limit = q.limit === undefined ? 25 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest('limit param must be an integer');
+    const page = list.slice(start, start + limit);
+    const body: Json = { images: page, first: '/v2/images', schema: '/v2/schemas/images' };
+    if (start + limit < list.length && page.length) {
+      const u = new URLSearchParams();
+      for (const [k, v] of Object.entries(q)) if (k !== 'marker' && typeof v === 'string') u.set(k, v);
+      u.set('marker', String(page[page.length - 1]!.id));
+      body.next = `/v2/images?${u.toString()}`;
+    }
+    return out(body);
+  }
+
+  async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {
+    return out(this.view(req.context, await this.cloud.template(req.context, req.path.image_id)));
+  }
+
+  async deleteImage(req: ImageRequest<'deleteImage'>): Promise<ImageResponse<'deleteImage'> | Reply<ImageResponse<'deleteImage'>>> {
+    const t = await this.cloud.template(req.context, req.path.image_id);
+    if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it is not your account's template.`);
+    await this.cloud.start(req.context, 'deleteTemplate', { id: t.id });
+    return new Reply(undefined, 204);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The Apache CloudStack backend: Nova, Glance, Cinder and Neutron over the
+ * CloudStack query API, signed with the caller's own API key and secret key
+ * (sealed in the token by the `cloudstack` auth plugin, drivers/cloudstack/auth.ts).
+ * Identity stays the gateway's Keystone.
+ */
+import type { BackendModule, DriverSet } from '../types.js';
+import { CloudStackClient } from './client.js';
+import { CloudStackCloud } from './cloud.js';
+import { CloudStackCompute } from './compute.js';
+import { CloudStackImage } from './image.js';
+import { CloudStackVolume } from './volume.js';
+import { CloudStackNetwork } from './network.js';
+
+const cloudstack: BackendModule = {
+  name: 'cloudstack',
+  description: 'Apache CloudStack over its signed query API (async jobs read lazily)',
+  notes: [
+    'Identity is the gateway\'s Keystone; the `cloudstack` auth plugin turns a CloudStack API key (user name) + secret key (password) into a token (project `cloudstack-<account>`).',
+    'Compute: pause/unpause, suspend/resume, shelve, rescue, lock, migrate/evacuate, resize and confirm/revert (CloudStack scales with scaleVirtualMachine, not mapped), createImage (CloudStack makes templates from a stopped VM\'s root volume snapshot, not mapped), server metadata and tags, console output and remote consoles, change password, server groups (affinity groups not mapped), interfaces attach/detach, hypervisors, hosts, aggregates, services, cells, usage and the deprecated nova-network proxies (floating IPs, security groups: use Neutron): not mapped, 501. Reboot is CloudStack\'s one reboot for SOFT and HARD.',
+    'Compute: flavors are CloudStack service offerings with a fixed size (custom-size offerings need per-deploy values a flavor cannot carry); creating, deleting or changing flavors and their extra specs and access is 501 (offerings are an administrator\'s). Quotas sets are 501; limits come from listResourceLimits.',
+    'Image: templates are listed, shown and deleted; Glance\'s create-then-upload or create-then-import (web-download) cannot express CloudStack\'s registerTemplate, which needs the URL at creation: create, upload, import, download, update, tags, members, tasks and metadefs are 501.',
+    'Volume: data volumes are created (disk offerings are volume types), deleted, snapshotted (snapshots list/show/create/delete); attach and detach through Nova (os-volume_attachments, async jobs shown as attaching/detaching). Cinder\'s own attach/detach actions and attachments API, extend (resizeVolume not mapped), volume update and metadata, backups, transfers, groups, QoS, manage/unmanage and type changes: 501.',
+    'Network: guest networks and their one subnet are read-only (CloudStack makes networks from network offerings, which Neutron cannot name), ports are the VMs\' NICs (read-only), each zone\'s public IP space is an external network `public-<zone>`; security groups and ingress/egress rules and floating IPs (public IPs with static NAT) are served. Routers, port forwarding, QoS, trunks, VPN, subnet pools, security group update and rule tags are 501.',
+    'Placement: nothing to place, 501 (version document only).',
+  ],
+  classes: {
+    compute: CloudStackCompute,
+    image: CloudStackImage,
+    volume: CloudStackVolume,
+    network: CloudStackNetwork,
+  },
+  async create({ config, logger }) {
+    const cs = config.cloudstack;
+    const client = new CloudStackClient({
+      endpoint: cs.endpoint, timeoutMs: cs.timeoutMs, retries: cs.retries, signatureTtlSeconds: cs.signatureTtlSeconds, logger: logger.child({ backend: 'cloudstack' }),
+    });
+    const cloud = new CloudStackCloud(client, cs);
+    const drivers: Partial<DriverSet> = {
+      compute: new CloudStackCompute(cloud),
+      image: new CloudStackImage(cloud),
+      volume: new CloudStackVolume(cloud),
+      network: new CloudStackNetwork(cloud),
+    };
+    return { drivers, async close() {} };
+  },
+};
+
+export default cloudstack;
