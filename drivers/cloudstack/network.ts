@@ -55,6 +55,7 @@ function listing(items: Json[], q: Json, key: string, ctx: Ctx): Json {
       const have = item[k];
       if (have === undefined) return false;
       if (Array.isArray(have)) return wanted.some((w) => have.map(String).includes(w));
+      if (typeof have === 'boolean') return wanted.some((w) => w.toLowerCase() === String(have)); // Neutron takes True/true
       return wanted.includes(String(have));
     });
   }
@@ -334,8 +335,8 @@ export class CloudStackNetwork implements NetworkDriver {
       id: ip.id, floating_ip_address: ip.ipaddress, floating_network_id: zone ? derivedId('public', zone.id) : '',
       router_id: null, port_id: port ? port.id : null, fixed_ip_address: port ? (ip.vmipaddress ?? (port.fixed_ips as Json[])[0]?.ip_address ?? null) : null,
       status: ip.state === 'Allocated' ? (port ? 'ACTIVE' : 'DOWN') : ip.state === 'Allocating' ? 'DOWN' : 'ERROR',
-      tenant_id: this.project(ctx), project_id: this.project(ctx), description: '', tags: [], dns_domain: '', dns_name: '',
-      port_details: null, port_forwardings: [], qos_policy_id: null, created_at: created, updated_at: created, revision_number: 0,
+      tenant_id: this.project(ctx), project_id: this.project(ctx), description: '', tags: [],
+      port_forwardings: [], qos_policy_id: null, created_at: created, updated_at: created, revision_number: 0,
     };
   }
 
