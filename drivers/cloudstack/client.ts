@@ -144,13 +144,18 @@ export class CloudStackClient {
         const status = err.response.statusCode;
         let code = status;
         let text = '';
+        let envelope = false;
         try {
           const inner = this.envelope(String(err.response.body));
+          envelope = true;
           if (typeof inner.errorcode === 'number') code = inner.errorcode;
           if (typeof inner.errortext === 'string') text = inner.errortext;
         } catch { /* not CloudStack's JSON (a proxy's page): the HTTP status decides */ }
         this.opts.logger?.warn({ cloudstack: command, status, code, ms }, 'cloudstack call failed');
-        return Promise.reject(faultOf(code, text, call, new Error(`${command}: HTTP ${status} errorcode ${code} after ${ms} ms`)));
+        const cause = new Error(`${command}: HTTP ${status} errorcode ${code} after ${ms} ms`);
+        // A proxy's 502/503/504 page: the management server behind it is down or restarting.
+        if (!envelope && status >= 502 && status <= 504) throw Fault.backendUnavailable(`The CloudStack API is unavailable (HTTP ${status}).`, { cause });
+        throw faultOf(code, text, call, cause);
       }
       if (err instanceof RequestError) {
         const cause = new Error(`${command}: ${err.code} after ${ms} ms`);

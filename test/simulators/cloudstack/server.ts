@@ -38,7 +38,7 @@ export interface CloudStackSimulator {
   readonly endpoint: string;
   readonly state: SimState;
   readonly faults: CloudStackSimulatorFaults;
-  /** Every call answered, oldest first (the signature and secret are never recorded). */
+  /** Every call received (faulted ones too), oldest first; the signature is not recorded. */
   readonly calls: SimulatorCall[];
   addUser(apiKey: string, secretKey: string, account: string): SimUser;
   close(): Promise<void>;
@@ -102,15 +102,6 @@ export async function startCloudStackSimulator(opts: { jobMs?: number } = {}): P
     for (const [k, v] of pairs) if (!(k.toLowerCase() in params)) params[k.toLowerCase()] = v;
     const command = params.command ?? '';
 
-    const matches = !faults.only || faults.only.test(command);
-    if (matches && faults.delayMs > 0) await new Promise((res) => setTimeout(res, faults.delayMs));
-    if (matches && faults.reset > 0) { faults.reset--; ctx.respond = false; ctx.req.socket.destroy(); return; }
-    if (matches && faults.unavailable > 0) {
-      faults.unavailable--;
-      ctx.status = 503; ctx.type = 'text/html'; ctx.body = '<html><body><h1>503 Service Unavailable</h1></body></html>';
-      return;
-    }
-
     const user = params.apikey ? state.users.get(params.apikey) : undefined;
     let verified = Boolean(user) && verifySignature(pairs, user!.secretKey);
     if (verified && params.signatureversion === '3') {
@@ -119,6 +110,15 @@ export async function startCloudStackSimulator(opts: { jobMs?: number } = {}): P
     }
     const recorded = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'signature'));
     calls.push({ command, apiKey: params.apikey ?? null, verified, params: recorded });
+
+    const matches = !faults.only || faults.only.test(command);
+    if (matches && faults.delayMs > 0) await new Promise((res) => setTimeout(res, faults.delayMs));
+    if (matches && faults.reset > 0) { faults.reset--; ctx.respond = false; ctx.req.socket.destroy(); return; }
+    if (matches && faults.unavailable > 0) {
+      faults.unavailable--;
+      ctx.status = 503; ctx.type = 'text/html'; ctx.body = '<html><body><h1>503 Service Unavailable</h1></body></html>';
+      return;
+    }
     if (!verified) { fail(ctx, command, 401, 'unable to verify user credentials and/or request signature'); return; }
     if (params.response !== 'json') { fail(ctx, command, 431, 'The simulator answers JSON only: send response=json'); return; }
     const handler = COMMANDS[command.toLowerCase()];
