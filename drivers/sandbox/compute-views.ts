@@ -39,6 +39,8 @@ export interface ServerRecord extends Resource {
   power_state: number;
   /** Epoch ms when BUILD ends; the state changes on the first read after it (no timers). */
   build_until: number;
+  /** Epoch ms when a timed task (a snapshot's image_snapshot) ends, read lazily like build_until. */
+  task_until?: number;
   launched_at: string | null;
   flavor: FlavorRecord;
   /** The flavor before a resize, until it is confirmed or reverted. */
@@ -163,6 +165,10 @@ export function settle(store: SandboxStore, s: ServerRecord): ServerRecord {
     s.launched_at = isoNoZone(s.build_until);
     s.console.push(...bootLog(s));
     s.updated_at = isoZ(s.build_until);
+    store.put('server', s, false);
+  } else if (s.task_until !== undefined && Date.now() >= s.task_until) {
+    s.task_state = null;
+    delete s.task_until;
     store.put('server', s, false);
   }
   return s;

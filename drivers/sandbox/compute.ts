@@ -985,12 +985,24 @@ export class SandboxCompute implements ComputeDriver {
     const b = (req.body as unknown as { createImage: { name: string; metadata?: Record<string, string> } }).createImage;
     let imageId = '';
     this.act(ctx, req.path.id, 'createImage', ['active', 'stopped', 'paused', 'suspended'], (s) => {
+      this.snapshotWindow(s);
       const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { instance_uuid: s.id, image_type: 'snapshot', ...(b.metadata ?? {}) });
       imageId = image.id;
     });
     const location = `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${imageId}`;
     if (atLeast(ctx.microversion, '2.45')) return out({ image_id: imageId });
     return out(new Reply(undefined, 202, { Location: location }));
+  }
+
+  /**
+   * A snapshot keeps the server in task_state image_snapshot for the build
+   * delay, as Nova does while it uploads: another action meanwhile is a 409.
+   */
+  private snapshotWindow(s: ServerRecord): void {
+    const delay = this.cloud.options.buildDelayMs;
+    if (delay <= 0) return;
+    s.task_state = 'image_snapshot';
+    s.task_until = Date.now() + delay;
   }
 
   /** createBackup: a snapshot marked as a backup; older backups beyond the rotation are deleted. */
@@ -1001,6 +1013,7 @@ export class SandboxCompute implements ComputeDriver {
     if (!Number.isInteger(rotation) || rotation < 0) throw Fault.badRequest(`Invalid input for field/attribute rotation. Value: ${String(b.rotation)}.`);
     let imageId = '';
     this.act(ctx, req.path.id, 'createBackup', ['active', 'stopped', 'paused', 'suspended'], (s) => {
+      this.snapshotWindow(s);
       const image = this.cloud.image.snapshotImage(s.project_id, b.name, s.image_id, { instance_uuid: s.id, image_type: 'backup', ...(b.metadata ?? {}), backup_type: b.backup_type });
       imageId = image.id;
     });

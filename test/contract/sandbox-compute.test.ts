@@ -62,6 +62,15 @@ describe('sandbox: compute', function () {
     throw new Error('server stayed in BUILD');
   }
 
+  /** Until a timed task (a snapshot's image_snapshot) is over. */
+  async function waitIdle(id: string): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      if ((await ok('GET', `/compute/v2.1/servers/${id}`)).server['OS-EXT-STS:task_state'] === null) return;
+      await sleep(25);
+    }
+    throw new Error('server stayed busy');
+  }
+
   before(async () => {
     h = await startGateway({ contract: true, sandbox: { buildDelayMs: 100 } });
     imageId = await makeImage();
@@ -575,6 +584,11 @@ describe('sandbox: compute', function () {
     const old = await h.request('POST', `/compute/v2.1/servers/${img.id}/action`, { body: { createImage: { name: 'snap-old' } } });
     expect(old.status, old.text).to.equal(202);
     expect(old.headers.get('location')).to.match(/\/v2\/images\/[0-9a-f-]{36}$/);
+    // While the first is saved (task_state image_snapshot), a second one is refused, as Nova does.
+    const busy = await h.request('POST', `/compute/v2.1/servers/${img.id}/action`, { body: { createImage: { name: 'too-soon' } } });
+    expect(busy.status, busy.text).to.equal(409);
+    expect(busy.text).to.contain('image_snapshot');
+    await waitIdle(img.id);
     const snap = await ok('POST', `/compute/v2.1/servers/${img.id}/action`, { headers: mv('2.45'), body: { createImage: { name: 'snap', metadata: { k: 'v' } } } }, 202);
     expect(snap.image_id).to.match(/^[0-9a-f-]{36}$/);
     const glance = body(await h.request('GET', `/image/v2/images/${snap.image_id}`));
@@ -662,6 +676,7 @@ describe('sandbox: compute', function () {
         check(`${v} lock`, await h.request('POST', `/compute/v2.1/servers/${id}/action`, { headers, body: { lock: null } }), [202]);
         check(`${v} unlock`, await h.request('POST', `/compute/v2.1/servers/${id}/action`, { headers, body: { unlock: null } }), [202]);
         check(`${v} createImage`, await h.request('POST', `/compute/v2.1/servers/${id}/action`, { headers, body: { createImage: { name: `i${minor}` } } }), [200, 202]);
+        await waitIdle(id);
         check(`${v} createBackup`, await h.request('POST', `/compute/v2.1/servers/${id}/action`, { headers, body: { createBackup: { name: `b${minor}`, backup_type: 'daily', rotation: 1 } } }), [200, 202]);
         check(`${v} delete`, await h.request('DELETE', `/compute/v2.1/servers/${id}`, { headers }), [204]);
       }
