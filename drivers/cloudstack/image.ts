@@ -1,10 +1,12 @@
 /**
  * Glance over CloudStack templates: the account's own and the public ones
- * (listTemplates templatefilter=executable). List, show and delete
- * (deleteTemplate, an async job CloudStack finishes on its own). A template
- * still downloading is `saving`. Uploads, downloads and imports have no
- * CloudStack counterpart here: CloudStack registers templates from a URL at
- * creation, which Glance's two-step create-then-import cannot express (501).
+ * (listTemplates templatefilter=executable). List, show, delete
+ * (deleteTemplate, an async job CloudStack finishes on its own) and create,
+ * which is registerTemplate from the URL in the image property
+ * `cloudstack_url`: CloudStack registers a template from a URL at creation,
+ * which Glance's create-then-upload or create-then-import cannot express, so
+ * uploads, downloads and imports stay 501. A template still downloading is
+ * `saving`.
  */
 import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/index.js';
 import { Reply, type RequestContext } from '../../generated/common.js';
@@ -19,6 +21,15 @@ function out<T>(body: unknown): T {
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
+
+/** Glance disk formats CloudStack registers (its `format`). */
+const REGISTER_FORMAT: Record<string, string> = { qcow2: 'QCOW2', raw: 'RAW', vhd: 'VHD', vhdx: 'VHDX', ova: 'OVA', vmdk: 'VMDK', iso: 'ISO' };
+
+/** Glance's hypervisor_type values → CloudStack's hypervisor names. */
+const HYPERVISOR: Record<string, string> = { kvm: 'KVM', qemu: 'KVM', xen: 'XenServer', vmware: 'VMware', hyperv: 'Hyperv', lxc: 'LXC' };
+
+/** The image property that names the URL CloudStack downloads a new template from. */
+export const URL_PROPERTY = 'cloudstack_url';
 
 /** CloudStack template formats → Glance disk formats. */
 const DISK_FORMAT: Record<string, string> = { QCOW2: 'qcow2', RAW: 'raw', VHD: 'vhd', VHDX: 'vhdx', OVA: 'ova', VMDK: 'vmdk', ISO: 'iso' };
@@ -98,6 +109,40 @@ export class CloudStackImage implements ImageDriver {
       body.next = `/v2/images?${u.toString()}`;
     }
     return out(body);
+  }
+
+  /**
+   * registerTemplate: `cloudstack_url` (http or https) is the template's
+   * source; `os_type` names a CloudStack OS type (default "Other Linux
+   * (64-bit)"), `hypervisor_type` the hypervisor (default KVM), `cloudstack_zone`
+   * the zone (default: the configured or first one).
+   */
+  async createImage(req: ImageRequest<'createImage'>): Promise<ImageResponse<'createImage'> | Reply<ImageResponse<'createImage'>>> {
+    const ctx = req.context;
+    const b = (req.body ?? {}) as Json;
+    const url = b[URL_PROPERTY];
+    if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) {
+      throw Fault.badRequest(`CloudStack registers images from a URL: give the property ${URL_PROPERTY}=http(s)://… (uploads and imports are not served).`);
+    }
+    if (b.visibility === 'public' && !ctx.auth?.isAdmin) throw Fault.forbidden('You are not authorized to complete publicize_image action.');
+    const format = REGISTER_FORMAT[String(b.disk_format ?? 'qcow2')];
+    if (!format) throw Fault.badRequest(`Disk format ${String(b.disk_format)} is not one CloudStack registers (${Object.keys(REGISTER_FORMAT).join(', ')}).`);
+    const osTypes = await this.cloud.list<{ id: string; description: string }>(ctx, 'listOsTypes', 'ostype', {});
+    const osName = typeof b.os_type === 'string' ? b.os_type : 'Other Linux (64-bit)';
+    const os = osTypes.find((o) => o.description === osName);
+    if (!os) throw Fault.badRequest(`CloudStack has no OS type "${osName}".`);
+    const zone = await this.cloud.zone(ctx, typeof b.cloudstack_zone === 'string' ? b.cloudstack_zone : undefined);
+    const name = typeof b.name === 'string' && b.name ? b.name : `image-${Date.now()}`;
+    const hypervisor = HYPERVISOR[String(b.hypervisor_type ?? 'kvm').toLowerCase()];
+    if (!hypervisor) throw Fault.badRequest(`Hypervisor type ${String(b.hypervisor_type)} is not one CloudStack names (${Object.keys(HYPERVISOR).join(', ')}).`);
+    // registerTemplate answers like a list: { count, template: [ … ] }.
+    const { template } = await this.cloud.call<{ template?: CsTemplate[] }>(ctx, 'registerTemplate', {
+      name, displaytext: typeof b.description === 'string' && b.description ? b.description : name, url, format, hypervisor,
+      ostypeid: os.id, zoneid: zone.id, ispublic: b.visibility === 'public',
+    });
+    const t = template?.[0];
+    if (!t) throw new Fault('backendError', 'CloudStack registerTemplate answered no template.');
+    return new Reply(out<ImageResponse<'createImage'>>(this.view(ctx, t)), 201, { Location: `${ctx.endpoint}/v2/images/${t.id}` });
   }
 
   async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {

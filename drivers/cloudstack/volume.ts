@@ -101,7 +101,8 @@ export class CloudStackVolume implements VolumeDriver {
         attached_at: v.attached ? (isoZ(v.attached) ?? created).replace(/Z$/, '.000000') : null,
       }] : [],
       description: null,
-      volume_type: v.diskofferingname ?? null,
+      // Cinder names its type-less volumes' type __DEFAULT__; a CloudStack volume without a disk offering is one.
+      volume_type: v.diskofferingname ?? '__DEFAULT__',
       snapshot_id: v.snapshotid ?? null,
       source_volid: null,
       metadata: {},

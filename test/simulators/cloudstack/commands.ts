@@ -76,14 +76,17 @@ export const COMMANDS: Record<string, Handler> = {
     else list = list.filter((t) => t.account === u.account || t.ispublic);
     return { list: byId(keyword(list, p), p), key: 'template' };
   },
+  listostypes: (s, _u, p) => ({ list: byId(s.osTypes, p).filter((o) => !p.description || o.description === p.description), key: 'ostype' }),
   registertemplate: (s, u, p) => {
-    required(p, 'name', 'displaytext', 'url', 'format', 'hypervisor', 'zoneid');
+    required(p, 'name', 'displaytext', 'url', 'format', 'hypervisor', 'zoneid', 'ostypeid');
+    const os = s.osTypes.find((o) => o.id === p.ostypeid);
+    if (!os) throw new CsError(431, `Unable to execute API command registertemplate due to invalid value. Invalid parameter ostypeid value=${p.ostypeid} due to incorrect long value format, or entity does not exist or due to incorrect parameter annotation for the field in api cmd class.`);
     if (!/^https?:\/\//.test(p.url!)) throw new CsError(431, `Please specify a valid URL. URL:${p.url} is an invalid for the following reason: Unsupported scheme for url`);
     const z = p.zoneid === '-1' ? s.zones[0]! : s.zone(p.zoneid);
     const id = randomUUID();
     const t: Obj = {
       id, name: p.name, displaytext: p.displaytext, ispublic: p.ispublic === 'true', isfeatured: false, isready: false, status: 'Downloading', format: p.format!.toUpperCase(), hypervisor: p.hypervisor,
-      zoneid: z.id, zonename: z.name, account: u.account, domainid: u.domainId, created: csDate(), templatetype: 'USER', passwordenabled: p.passwordenabled === 'true', ostypename: 'Other Linux (64-bit)', url: p.url,
+      zoneid: z.id, zonename: z.name, account: u.account, domainid: u.domainId, created: csDate(), templatetype: 'USER', passwordenabled: p.passwordenabled === 'true', ostypeid: os.id, ostypename: os.description, url: p.url,
     };
     s.templates.set(id, t);
     // The download happens in the background: ready after the job time.
@@ -225,12 +228,13 @@ export const COMMANDS: Record<string, Handler> = {
     const off = p.diskofferingid ? s.diskOfferings.find((o) => o.id === p.diskofferingid) : undefined;
     if (!off && !p.snapshotid) throw new CsError(431, 'Either disk Offering Id or snapshot Id must be passed whilst creating volume');
     const snap = p.snapshotid ? s.owned(s.snapshots, p.snapshotid, u, 'snapshotid') : undefined;
+    const source = snap ? s.volumes.get(snap.volumeid as string) : undefined;
     const gb = off?.iscustomized ? Number(p.size) : (off?.disksize as number | undefined) ?? Math.round(Number(snap?.virtualsize ?? 0) / 1024 ** 3);
     if (off?.iscustomized && !(gb > 0)) throw new CsError(431, 'This disk offering requires a custom size specified');
     const id = randomUUID();
     const v: Obj = {
       id, name: p.name ?? `vol-${id.slice(0, 8)}`, type: 'DATADISK', size: gb * 1024 ** 3, state: 'Allocated', zoneid: z.id, zonename: z.name,
-      diskofferingid: off?.id, diskofferingname: off?.name, created: csDate(), account: u.account, domainid: u.domainId, ...(snap ? { snapshotid: snap.id } : {}),
+      diskofferingid: off?.id ?? source?.diskofferingid, diskofferingname: off?.name ?? source?.diskofferingname, created: csDate(), account: u.account, domainid: u.domainId, ...(snap ? { snapshotid: snap.id } : {}),
     };
     s.volumes.set(id, v);
     const job = s.startJob(u, 'createVolume', 'Volume', id, () => ({ volume: v }));

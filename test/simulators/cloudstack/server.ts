@@ -123,6 +123,7 @@ export async function startCloudStackSimulator(opts: { jobMs?: number } = {}): P
     if (params.response !== 'json') { fail(ctx, command, 431, 'The simulator answers JSON only: send response=json'); return; }
     const handler = COMMANDS[command.toLowerCase()];
     if (!handler) { fail(ctx, command, 432, `The given command:${command} does not exist or it is not available for user`); return; }
+    state.tick(); // jobs whose time has come are done before anything is read
     let result;
     try {
       result = handler(state, user!, params);

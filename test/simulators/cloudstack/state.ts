@@ -69,6 +69,7 @@ export class SimState {
   readonly zones: Obj[];
   readonly serviceOfferings: Obj[];
   readonly diskOfferings: Obj[];
+  readonly osTypes: Obj[] = ['Other Linux (64-bit)', 'Ubuntu 22.04 LTS', 'Debian GNU/Linux 12 (64-bit)'].map((description) => ({ id: randomUUID(), description, oscategoryid: '1' }));
   readonly templates = new Map<string, Obj>();
   readonly vms = new Map<string, SimVm>();
   readonly sshKeyPairs = new Map<string, Obj>(); // `${account}/${name}`
