@@ -120,6 +120,23 @@ export class CloudStackCloud {
     return this.list<CsTemplate>(ctx, 'listTemplates', 'template', { templatefilter: 'executable', ...(id ? { id } : {}) });
   }
 
+  /** ISOs a user can see: their own and public ones (isofilter=executable). */
+  isos(ctx: RequestContext, id?: string): Promise<CsTemplate[]> {
+    return this.list<CsTemplate>(ctx, 'listIsos', 'iso', { isofilter: 'executable', ...(id ? { id } : {}) })
+      .then((l) => l.map((i) => ({ ...i, format: 'ISO' })));
+  }
+
+  /** A template or an ISO by image id; 404 when neither. */
+  async templateOrIso(ctx: RequestContext, id: string): Promise<CsTemplate & { iso: boolean }> {
+    if (!isUuid(id)) throw Fault.notFound(`Image ${id} could not be found.`);
+    const orNone = (err: Fault): CsTemplate[] => { if (err.status === 400) return []; throw err; };
+    const [t] = await this.templates(ctx, id).catch(orNone);
+    if (t) return { ...t, iso: false };
+    const [iso] = await this.isos(ctx, id).catch(orNone);
+    if (iso) return { ...iso, iso: true };
+    throw Fault.notFound(`Image ${id} could not be found.`);
+  }
+
   async template(ctx: RequestContext, id: string): Promise<CsTemplate> {
     if (!isUuid(id)) throw Fault.notFound(`Image ${id} could not be found.`);
     const [t] = await this.templates(ctx, id).catch((err: Fault) => { throw err.status === 400 ? Fault.notFound(`Image ${id} could not be found.`) : err; });

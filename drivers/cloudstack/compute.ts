@@ -18,6 +18,7 @@ import { nextLink, paginate } from '../../src/paging.js';
 import type { CsJob } from './client.js';
 import { CloudStackCloud, isUuid, isoZ, jobCommand, type CsTemplate } from './cloud.js';
 import { attachmentOf, type CsVolume } from './volume.js';
+import { subnetIdOf } from './network.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -33,6 +34,7 @@ export interface CsVm {
   cpunumber: number; memory: number; created: string; keypair?: string; keypairs?: string;
   nic?: { id: string; networkid: string; networkname?: string; ipaddress?: string; ip6address?: string; macaddress?: string; isdefault?: boolean }[];
   securitygroup?: { id: string; name: string }[];
+  tags?: { key: string; value: string }[];
   jobid?: string; jobstatus?: number;
 }
 
@@ -76,6 +78,18 @@ export function serverState(vm: CsVm, job: CsJob | undefined): ServerState {
 
 /** A VM and what its pending job (if any) says. */
 interface ReadVm { vm: CsVm; job?: CsJob; fault?: CsJob }
+
+/** `tags[0].key=…&tags[0].value=…` parameters (values left out for deleteTags when `values` is false). */
+function tagParams(m: Record<string, string>, values = true): Record<string, string> {
+  const out: Record<string, string> = {};
+  Object.entries(m).forEach(([k, v], i) => { out[`tags[${i}].key`] = k; if (values) out[`tags[${i}].value`] = v; });
+  return out;
+}
+
+/** Nova server metadata are the VM's CloudStack resource tags (key → value). */
+function metadataOf(vm: CsVm): Record<string, string> {
+  return Object.fromEntries((vm.tags ?? []).map((t) => [t.key, t.value]));
+}
 
 const HOSTNAME = /^[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$|^[A-Za-z]$/;
 
@@ -155,7 +169,7 @@ export class CloudStackCompute implements ComputeDriver {
       status: st.status,
       tenant_id: ctx.auth?.projectId ?? '',
       user_id: ctx.auth?.userId ?? '',
-      metadata: {},
+      metadata: metadataOf(vm),
       hostId: createHash('sha224').update(`${ctx.auth?.projectId ?? ''}${vm.zoneid}`).digest('hex'),
       image: vm.templateid ? { id: vm.templateid, links: [{ rel: 'bookmark', href: `${ctx.endpoint}/images/${vm.templateid}` }] } : '',
       flavor: atLeast(mv, '2.47')
@@ -279,7 +293,9 @@ export class CloudStackCompute implements ComputeDriver {
     if (!offering) throw Fault.badRequest(`Flavor ${flavorRef} could not be found.`);
     const imageRef = String(s.imageRef ?? '').replace(/^.*\/images\//, '');
     if (!imageRef) throw Fault.badRequest('Booting from volume is not supported by the CloudStack backend: give an imageRef.');
-    const template = await this.cloud.template(ctx, imageRef).catch((err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; });
+    const template = await this.cloud.templateOrIso(ctx, imageRef).catch((err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; });
+    // CloudStack boots an ISO only onto a new data disk of a chosen disk offering, which a flavor does not carry.
+    if (template.iso) throw Fault.badRequest(`Image ${imageRef} is a CloudStack ISO: booting from ISOs is not served, use a template.`);
     const az = typeof s.availability_zone === 'string' && s.availability_zone ? s.availability_zone.split(':')[0]! : undefined;
     const zone = await this.cloud.zone(ctx, az);
     const params: Record<string, string> = {
@@ -300,8 +316,11 @@ export class CloudStackCompute implements ComputeDriver {
     }
     const groups = Array.isArray(s.security_groups) ? (s.security_groups as Json[]).map((g) => String(g.name ?? '')).filter(Boolean) : [];
     if (groups.length) params.securitygroupnames = groups.join(',');
+    const metadata = s.metadata && typeof s.metadata === 'object' ? s.metadata as Record<string, string> : {};
     const { id } = await this.cloud.start(ctx, 'deployVirtualMachine', params);
     if (!id) throw new Fault('backendError', 'CloudStack deployVirtualMachine answered no virtual machine id.');
+    // The tags job runs beside the deploy; nobody waits for it.
+    if (Object.keys(metadata).length) await this.cloud.start(ctx, 'createTags', { resourcetype: 'UserVm', resourceids: id, ...tagParams(metadata) });
     const body: Json = { id, links: this.links(ctx, 'servers', id), 'OS-DCF:diskConfig': 'MANUAL', security_groups: (groups.length ? groups : ['default']).map((n) => ({ name: n })) };
     return new Reply(out<ComputeResponse<'createServer'>>({ server: body }), 202, { Location: `${ctx.endpoint}/v2.1/servers/${id}` });
   }
@@ -337,6 +356,105 @@ export class CloudStackCompute implements ComputeDriver {
     const r = await this.read(ctx, req.path.id);
     const [ips, offerings] = await Promise.all([this.floatingIps(ctx), this.offerings(ctx)]);
     return new Reply(out<ComputeResponse<'rebuildServer'>>({ server: this.view(ctx, r, ips, offerings, null) }), 202);
+  }
+
+  /** Renames a server: updateVirtualMachine displayname (CloudStack keeps the host name). */
+  async updateServer(req: ComputeRequest<'updateServer'>): Promise<ComputeResponse<'updateServer'>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { server: { name?: string; description?: string | null } }).server;
+    const r = await this.read(ctx, req.path.id);
+    if (b.description !== undefined && b.description !== null && atLeast(ctx.microversion, '2.19')) throw Fault.badRequest('CloudStack VMs have no description.');
+    if (typeof b.name === 'string') await this.cloud.call(ctx, 'updateVirtualMachine', { id: r.vm.id, displayname: b.name.trim() });
+    const again = await this.read(ctx, req.path.id);
+    const [ips, offerings] = await Promise.all([this.floatingIps(ctx), this.offerings(ctx)]);
+    return out({ server: this.view(ctx, again, ips, offerings, null) });
+  }
+
+  // ---- metadata (resource tags; createTags/deleteTags are jobs, waited for here) -----------
+
+  /**
+   * Makes the VM's tags equal `next`: deleteTags for keys gone or changed,
+   * then createTags for keys new or changed (CloudStack does not edit a tag
+   * in place). Nova answers the metadata after the change, so this waits for
+   * the jobs (bounded, see CloudStackCloud.waitJob).
+   */
+  private async setMetadata(ctx: Ctx, vm: CsVm, next: Record<string, string>): Promise<Record<string, string>> {
+    const now = metadataOf(vm);
+    for (const [k, v] of Object.entries(next)) {
+      if (typeof v !== 'string' || k.length > 255 || v.length > 255) throw Fault.badRequest(`Invalid metadata item ${k}.`);
+    }
+    const drop = Object.keys(now).filter((k) => !(k in next) || now[k] !== next[k]);
+    const add = Object.fromEntries(Object.entries(next).filter(([k, v]) => now[k] !== v));
+    if (drop.length) {
+      const { jobid } = await this.cloud.start(ctx, 'deleteTags', { resourcetype: 'UserVm', resourceids: vm.id, ...tagParams(Object.fromEntries(drop.map((k) => [k, now[k]!])), false) });
+      await this.cloud.waitJob(ctx, jobid);
+    }
+    if (Object.keys(add).length) {
+      const { jobid } = await this.cloud.start(ctx, 'createTags', { resourcetype: 'UserVm', resourceids: vm.id, ...tagParams(add) });
+      await this.cloud.waitJob(ctx, jobid);
+    }
+    return next;
+  }
+
+  async listServerMetadata(req: ComputeRequest<'listServerMetadata'>): Promise<ComputeResponse<'listServerMetadata'>> {
+    return out({ metadata: metadataOf((await this.read(req.context, req.path.server_id)).vm) });
+  }
+
+  async createServerMetadata(req: ComputeRequest<'createServerMetadata'>): Promise<ComputeResponse<'createServerMetadata'>> {
+    const add = (req.body as unknown as { metadata: Record<string, string> }).metadata;
+    const { vm } = await this.read(req.context, req.path.server_id);
+    return out({ metadata: await this.setMetadata(req.context, vm, { ...metadataOf(vm), ...add }) });
+  }
+
+  async replaceServerMetadata(req: ComputeRequest<'replaceServerMetadata'>): Promise<ComputeResponse<'replaceServerMetadata'>> {
+    const all = (req.body as unknown as { metadata: Record<string, string> }).metadata;
+    const { vm } = await this.read(req.context, req.path.server_id);
+    return out({ metadata: await this.setMetadata(req.context, vm, { ...all }) });
+  }
+
+  async showServerMetadata(req: ComputeRequest<'showServerMetadata'>): Promise<ComputeResponse<'showServerMetadata'>> {
+    const m = metadataOf((await this.read(req.context, req.path.server_id)).vm);
+    if (m[req.path.id] === undefined) throw Fault.notFound('Metadata item was not found');
+    return out({ meta: { [req.path.id]: m[req.path.id] } });
+  }
+
+  async updateServerMetadata(req: ComputeRequest<'updateServerMetadata'>): Promise<ComputeResponse<'updateServerMetadata'>> {
+    const meta = (req.body as unknown as { meta: Record<string, string> }).meta;
+    if (!(req.path.id in meta)) throw Fault.badRequest('Request body and URI mismatch');
+    if (Object.keys(meta).length > 1) throw Fault.badRequest('Request body contains too many items');
+    const { vm } = await this.read(req.context, req.path.server_id);
+    await this.setMetadata(req.context, vm, { ...metadataOf(vm), ...meta });
+    return out({ meta });
+  }
+
+  async deleteServerMetadata(req: ComputeRequest<'deleteServerMetadata'>): Promise<ComputeResponse<'deleteServerMetadata'>> {
+    const { vm } = await this.read(req.context, req.path.server_id);
+    const m = metadataOf(vm);
+    if (m[req.path.id] === undefined) throw Fault.notFound('Metadata item was not found');
+    delete m[req.path.id];
+    await this.setMetadata(req.context, vm, m);
+  }
+
+  // ---- interfaces (the VM's NICs; attach/detach not mapped) ------------------------------
+
+  private interfaceView(ctx: Ctx, vm: CsVm, nic: NonNullable<CsVm['nic']>[number]): Json {
+    return {
+      ...(atLeast(ctx.microversion, '2.70') ? { tag: null } : {}),
+      port_id: nic.id, net_id: nic.networkid, mac_addr: nic.macaddress ?? '', port_state: vm.state === 'Running' ? 'ACTIVE' : 'DOWN',
+      fixed_ips: nic.ipaddress ? [{ ip_address: nic.ipaddress, subnet_id: subnetIdOf(nic.networkid) }] : [],
+    };
+  }
+
+  async listServerInterface(req: ComputeRequest<'listServerInterface'>): Promise<ComputeResponse<'listServerInterface'>> {
+    const { vm } = await this.read(req.context, req.path.server_id);
+    return out({ interfaceAttachments: (vm.nic ?? []).map((n) => this.interfaceView(req.context, vm, n)) });
+  }
+
+  async showServerInterface(req: ComputeRequest<'showServerInterface'>): Promise<ComputeResponse<'showServerInterface'>> {
+    const { vm } = await this.read(req.context, req.path.server_id);
+    const nic = (vm.nic ?? []).find((n) => n.id === req.path.id);
+    if (!nic) throw Fault.notFound(`Port ${req.path.id} is not attached`);
+    return out({ interfaceAttachment: this.interfaceView(req.context, vm, nic) });
   }
 
   // ---- addresses ---------------------------------------------------------------------
@@ -463,6 +581,11 @@ export class CloudStackCompute implements ComputeDriver {
     return out({ flavor: this.flavorView(req.context, f, true) });
   }
 
+  async showFlavorExtraSpec(req: ComputeRequest<'showFlavorExtraSpec'>): Promise<ComputeResponse<'showFlavorExtraSpec'>> {
+    if (!(await this.offerings(req.context)).some((x) => x.id === req.path.flavor_id)) throw Fault.notFound(`Flavor ${req.path.flavor_id} could not be found.`);
+    throw Fault.notFound(`Flavor ${req.path.flavor_id} has no extra specs with key ${req.path.id}.`);
+  }
+
   async listFlavorExtraSpecs(req: ComputeRequest<'listFlavorExtraSpecs'>): Promise<ComputeResponse<'listFlavorExtraSpecs'>> {
     if (!(await this.offerings(req.context)).some((x) => x.id === req.path.flavor_id)) throw Fault.notFound(`Flavor ${req.path.flavor_id} could not be found.`);
     return out({ extra_specs: {} });
@@ -570,6 +693,30 @@ export class CloudStackCompute implements ComputeDriver {
     return out({ limits: { rate: [], absolute } });
   }
 
+  /** Quota sets are CloudStack's resource limits, read-only (updateResourceLimit is a domain admin's). */
+  private quotaSet(mv: string | null, id: string, u: Awaited<ReturnType<CloudStackCompute['usage']>>, detail: boolean): Json {
+    const q = (limit: number, inUse: number) => (detail ? { limit, in_use: inUse, reserved: 0 } : limit);
+    const v: Json = {
+      id, instances: q(u.maxInstances, u.instances), cores: q(u.maxCores, u.cores), ram: q(u.maxRam, u.ram),
+      key_pairs: q(-1, u.keyPairs), metadata_items: q(-1, 0), server_groups: q(0, 0), server_group_members: q(0, 0),
+    };
+    if (!atLeast(mv, '2.57')) Object.assign(v, { injected_files: q(0, 0), injected_file_content_bytes: q(0, 0), injected_file_path_bytes: q(0, 0) });
+    if (!atLeast(mv, '2.36')) Object.assign(v, { fixed_ips: q(-1, 0), floating_ips: q(-1, 0), security_groups: q(-1, 0), security_group_rules: q(-1, 0) });
+    return v;
+  }
+
+  async showQuotaSet(req: ComputeRequest<'showQuotaSet'>): Promise<ComputeResponse<'showQuotaSet'>> {
+    return out({ quota_set: this.quotaSet(req.context.microversion, req.path.id, await this.usage(req.context), false) });
+  }
+
+  async listQuotaSetDefaults(req: ComputeRequest<'listQuotaSetDefaults'>): Promise<ComputeResponse<'listQuotaSetDefaults'>> {
+    return out({ quota_set: this.quotaSet(req.context.microversion, req.path.id, await this.usage(req.context), false) });
+  }
+
+  async listQuotaSetsDetail(req: ComputeRequest<'listQuotaSetsDetail'>): Promise<ComputeResponse<'listQuotaSetsDetail'>> {
+    return out({ quota_set: this.quotaSet(req.context.microversion, req.path.id, await this.usage(req.context), true) });
+  }
+
   // ---- Nova's image proxy (/v2.1/images) over templates ---------------------------------
 
   private novaImageView(ctx: Ctx, t: CsTemplate, detail: boolean): Json {
@@ -601,5 +748,12 @@ export class CloudStackCompute implements ComputeDriver {
 
   async showImage(req: ComputeRequest<'showImage'>): Promise<ComputeResponse<'showImage'>> {
     return out({ image: this.novaImageView(req.context, await this.cloud.template(req.context, req.path.id), true) });
+  }
+
+  async deleteImage(req: ComputeRequest<'deleteImage'>): Promise<ComputeResponse<'deleteImage'>> {
+    const t = await this.cloud.template(req.context, req.path.id);
+    const cred = this.cloud.cred(req.context);
+    if (t.account !== cred.account) throw Fault.forbidden(`You are not permitted to delete image ${req.path.id}: it is not your account's template.`);
+    await this.cloud.start(req.context, 'deleteTemplate', { id: t.id });
   }
 }

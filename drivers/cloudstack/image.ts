@@ -1,9 +1,10 @@
 /**
- * Glance over CloudStack templates: the account's own and the public ones
- * (listTemplates templatefilter=executable). List, show, delete
- * (deleteTemplate, an async job CloudStack finishes on its own) and create,
- * which is registerTemplate from the URL in the image property
- * `cloudstack_url`: CloudStack registers a template from a URL at creation,
+ * Glance over CloudStack templates and ISOs: the account's own and the public
+ * ones (listTemplates templatefilter=executable, listIsos isofilter=executable;
+ * an ISO is disk_format `iso`). List, show, delete (deleteTemplate/deleteIso,
+ * async jobs CloudStack finishes on its own) and create, which is
+ * registerTemplate (registerIso for disk_format iso) from the URL in the image
+ * property `cloudstack_url`: CloudStack registers a template from a URL at creation,
  * which Glance's create-then-upload or create-then-import cannot express, so
  * uploads, downloads and imports stay 501. A template still downloading is
  * `saving`.
@@ -81,7 +82,8 @@ export class CloudStackImage implements ImageDriver {
     const q = req.query as Json;
     // One template is registered per zone: the same id may come once per zone.
     const seen = new Set<string>();
-    let list = (await this.cloud.templates(ctx)).filter((t) => !seen.has(t.id) && seen.add(t.id)).map((t) => this.view(ctx, t));
+    const [templates, isos] = await Promise.all([this.cloud.templates(ctx), this.cloud.isos(ctx)]);
+    let list = [...templates, ...isos].filter((t) => !seen.has(t.id) && seen.add(t.id)).map((t) => this.view(ctx, t));
     for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format'] as const) {
       const want = q[key];
       if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
@@ -133,11 +135,20 @@ export class CloudStackImage implements ImageDriver {
     if (!os) throw Fault.badRequest(`CloudStack has no OS type "${osName}".`);
     const zone = await this.cloud.zone(ctx, typeof b.cloudstack_zone === 'string' ? b.cloudstack_zone : undefined);
     const name = typeof b.name === 'string' && b.name ? b.name : `image-${Date.now()}`;
+    const displaytext = typeof b.description === 'string' && b.description ? b.description : name;
+    if (format === 'ISO') {
+      const { iso } = await this.cloud.call<{ iso?: CsTemplate[] }>(ctx, 'registerIso', {
+        name, displaytext, url, ostypeid: os.id, zoneid: zone.id, bootable: true, ispublic: b.visibility === 'public',
+      });
+      const made = iso?.[0];
+      if (!made) throw new Fault('backendError', 'CloudStack registerIso answered no ISO.');
+      return new Reply(out<ImageResponse<'createImage'>>(this.view(ctx, { ...made, format: 'ISO' })), 201, { Location: `${ctx.endpoint}/v2/images/${made.id}` });
+    }
     const hypervisor = HYPERVISOR[String(b.hypervisor_type ?? 'kvm').toLowerCase()];
     if (!hypervisor) throw Fault.badRequest(`Hypervisor type ${String(b.hypervisor_type)} is not one CloudStack names (${Object.keys(HYPERVISOR).join(', ')}).`);
     // registerTemplate answers like a list: { count, template: [ … ] }.
     const { template } = await this.cloud.call<{ template?: CsTemplate[] }>(ctx, 'registerTemplate', {
-      name, displaytext: typeof b.description === 'string' && b.description ? b.description : name, url, format, hypervisor,
+      name, displaytext, url, format, hypervisor,
       ostypeid: os.id, zoneid: zone.id, ispublic: b.visibility === 'public',
     });
     const t = template?.[0];
@@ -146,13 +157,13 @@ export class CloudStackImage implements ImageDriver {
   }
 
   async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {
-    return out(this.view(req.context, await this.cloud.template(req.context, req.path.image_id)));
+    return out(this.view(req.context, await this.cloud.templateOrIso(req.context, req.path.image_id)));
   }
 
   async deleteImage(req: ImageRequest<'deleteImage'>): Promise<ImageResponse<'deleteImage'> | Reply<ImageResponse<'deleteImage'>>> {
-    const t = await this.cloud.template(req.context, req.path.image_id);
-    if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it is not your account's template.`);
-    await this.cloud.start(req.context, 'deleteTemplate', { id: t.id });
+    const t = await this.cloud.templateOrIso(req.context, req.path.image_id);
+    if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it is not your account's ${t.iso ? 'ISO' : 'template'}.`);
+    await this.cloud.start(req.context, t.iso ? 'deleteIso' : 'deleteTemplate', { id: t.id });
     return new Reply(undefined, 204);
   }
 }

@@ -38,6 +38,11 @@ function derivedId(kind: string, id: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The id of the one subnet of a guest network. */
+export function subnetIdOf(networkId: string): string {
+  return derivedId('subnet', networkId);
+}
+
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }

@@ -60,7 +60,8 @@ describe('openstack CLI against the CloudStack backend', function () {
     const flavors = await os(['flavor', 'list', '-f', 'json']);
     expect(flavors.map((f: Json) => [f.Name, f.RAM, f.VCPUs])).to.deep.equal(h.sim.state.serviceOfferings.map((o) => [o.name, o.memory, o.cpunumber]));
     const images = await os(['image', 'list', '-f', 'json']);
-    expect(images.map((i: Json) => i.Name).sort()).to.deep.equal([...h.sim.state.templates.values()].map((t) => t.name).sort());
+    // Templates and ISOs are images.
+    expect(images.map((i: Json) => i.Name).sort()).to.deep.equal([...h.sim.state.templates.values(), ...h.sim.state.isos.values()].map((t) => t.name).sort());
     const img = await os(['image', 'show', 'Ubuntu 22.04', '-f', 'json']);
     expect(img).to.include({ name: 'Ubuntu 22.04', visibility: 'public', disk_format: 'qcow2', status: 'active' });
   });

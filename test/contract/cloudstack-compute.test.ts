@@ -170,6 +170,27 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
       .to.deep.equal(['stopVirtualMachine', 'startVirtualMachine', 'rebootVirtualMachine']);
   });
 
+  it('metadata are resource tags (createTags/deleteTags jobs); rename is the display name; interfaces are the NICs', async () => {
+    const set = await req('POST', `/servers/${serverId}/metadata`, { metadata: { role: 'web', tier: 'front' } });
+    expectStatus(set, 200);
+    expect((set.json as Json).metadata).to.deep.equal({ role: 'web', tier: 'front' });
+    const vm = h.sim.state.vms.get(serverId)!;
+    expect((vm.tags as Json[]).map((t) => [t.key, t.value, t.resourcetype])).to.deep.equal([['role', 'web', 'UserVm'], ['tier', 'front', 'UserVm']]);
+    expectStatus(await req('PUT', `/servers/${serverId}/metadata/tier`, { meta: { tier: 'back' } }), 200);
+    expect((await server(serverId)).metadata).to.deep.equal({ role: 'web', tier: 'back' });
+    expectStatus(await req('DELETE', `/servers/${serverId}/metadata/role`), 204);
+    expect(((await req('GET', `/servers/${serverId}/metadata`)).json as Json).metadata).to.deep.equal({ tier: 'back' });
+    expectStatus(await req('GET', `/servers/${serverId}/metadata/role`), 404);
+
+    const renamed = await req('PUT', `/servers/${serverId}`, { server: { name: 'web one' } });
+    expectStatus(renamed, 200);
+    expect([(renamed.json as Json).server.name, vm.displayname, vm.name]).to.deep.equal(['web one', 'web one', 'web-1']);
+
+    const ifaces = ((await req('GET', `/servers/${serverId}/os-interface`)).json as Json).interfaceAttachments as Json[];
+    expect(ifaces.map((i) => [i.port_id, i.net_id, i.mac_addr, i.fixed_ips[0].ip_address])).to.deep.equal(vm.nic.map((n) => [n.id, n.networkid, n.macaddress, n.ipaddress]));
+    expectStatus(await req('GET', `/servers/${serverId}/os-interface/${vm.nic[0]!.id as string}`), 200);
+  });
+
   it('rebuild is restoreVirtualMachine with the new template (REBUILD while the job runs)', async () => {
     const other = [...h.sim.state.templates.values()][1]!;
     const res = await req('POST', `/servers/${serverId}/action`, { rebuild: { imageRef: other.id } });
@@ -205,6 +226,15 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     expect([abs.maxTotalInstances, abs.maxTotalCores, abs.maxTotalRAMSize]).to.deep.equal([20, 40, 81920]);
     const mine = [...h.sim.state.vms.values()].filter((v) => v.account === h.account.account && v.state !== 'Destroyed');
     expect(abs.totalInstancesUsed).to.equal(mine.length);
+  });
+
+  it('quota sets are the resource limits, read-only', async () => {
+    const project = (await h.gw.request('GET', '/identity/v3/auth/tokens', { token: h.token, headers: { 'x-subject-token': h.token } })).json as Json;
+    const res = await req('GET', `/os-quota-sets/${project.token.project.id as string}/detail`);
+    expectStatus(res, 200);
+    expect((res.json as Json).quota_set.instances).to.include({ limit: 20 });
+    // A member may not update quotas (policy, 403); CloudStack's updateResourceLimit is not mapped either.
+    expectStatus(await req('PUT', `/os-quota-sets/${project.token.project.id as string}`, { quota_set: { instances: 5 } }), 403);
   });
 
   it('what CloudStack cannot do is 501 (pause)', async () => {

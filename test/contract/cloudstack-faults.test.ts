@@ -66,7 +66,7 @@ describe('cloudstack: backend faults', function () {
     h.sim.faults.reset = 1;
     const before = countCalls('deployVirtualMachine');
     const res = await h.gw.request('POST', '/compute/v2.1/servers', {
-      token: h.token, body: { server: { name: 'once', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images[0]!.id } },
+      token: h.token, body: { server: { name: 'once', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images.find((i) => i.disk_format !== 'iso')!.id } },
     });
     expectStatus(res, 503);
     expect(countCalls('deployVirtualMachine') - before).to.equal(1);
@@ -76,7 +76,7 @@ describe('cloudstack: backend faults', function () {
   it('a volume attach job that fails: the volume is available again, not stuck attaching', async () => {
     const images = ((await h.gw.request('GET', '/image/v2/images', { token: h.token })).json as Json).images as Json[];
     const made = await h.gw.request('POST', '/compute/v2.1/servers', {
-      token: h.token, body: { server: { name: 'vm-a', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images[0]!.id } },
+      token: h.token, body: { server: { name: 'vm-a', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images.find((i) => i.disk_format !== 'iso')!.id } },
     });
     expectStatus(made, 202);
     const serverId = (made.json as Json).server.id as string;

@@ -55,6 +55,20 @@ describe('cloudstack: images, volumes, networks', function () {
     expect(h.sim.state.templates.has(img.id)).to.equal(false);
   });
 
+  it('ISOs are images of disk_format iso: listed, registered (registerIso), deleted (deleteIso); a server cannot boot one', async () => {
+    const list = ((await req('GET', '/image/v2/images?disk_format=iso')).json as Json).images as Json[];
+    expect(list.map((i) => i.name)).to.deep.equal([...h.sim.state.isos.values()].map((i) => i.name));
+    const res = await req('POST', '/image/v2/images', { name: 'rescue', disk_format: 'iso', container_format: 'bare', cloudstack_url: 'http://images.example/rescue.iso' });
+    expectStatus(res, 201);
+    const iso = res.json as Json;
+    expect(h.sim.state.isos.get(iso.id)).to.include({ url: 'http://images.example/rescue.iso', bootable: true });
+    const boot = await req('POST', '/compute/v2.1/servers', { server: { name: 'from-iso', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: list[0]!.id } });
+    expectStatus(boot, 400);
+    expect(boot.text).to.include('ISO');
+    expectStatus(await req('DELETE', `/image/v2/images/${iso.id as string}`), 204);
+    await until('ISO gone', async () => ((await req('GET', `/image/v2/images/${iso.id as string}`)).status === 404 ? true : undefined));
+  });
+
   it('volume types are disk offerings; a fixed-size type takes its size only', async () => {
     const types = ((await req('GET', '/volume/v3/types')).json as Json).volume_types as Json[];
     expect(types.map((t) => t.name)).to.deep.equal(h.sim.state.diskOfferings.map((o) => o.name));
@@ -112,7 +126,7 @@ describe('cloudstack: images, volumes, networks', function () {
     expectStatus(await req('DELETE', `/network/v2.0/security-groups/${def.id as string}`), 409);
 
     const images = ((await req('GET', '/image/v2/images')).json as Json).images as Json[];
-    const srv = await req('POST', '/compute/v2.1/servers', { server: { name: 'sg-vm', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images.find((i) => i.visibility === 'public')!.id, security_groups: [{ name: 'web' }] } });
+    const srv = await req('POST', '/compute/v2.1/servers', { server: { name: 'sg-vm', flavorRef: h.sim.state.serviceOfferings[0]!.id, imageRef: images.find((i) => i.visibility === 'public' && i.disk_format !== 'iso')!.id, security_groups: [{ name: 'web' }] } });
     expectStatus(srv, 202);
     const serverId = (srv.json as Json).server.id as string;
     const ports = ((await req('GET', `/network/v2.0/ports?device_id=${serverId}`)).json as Json).ports as Json[];

@@ -100,6 +100,62 @@ export const COMMANDS: Record<string, Handler> = {
     return jobAnswer(null, job.jobid);
   },
 
+  listisos: (s, u, p) => {
+    const list = [...s.isos.values()].filter((i) => (p.isofilter === 'self' ? i.account === u.account : i.account === u.account || i.ispublic));
+    return { list: byId(keyword(list, p), p), key: 'iso' };
+  },
+  registeriso: (s, u, p) => {
+    required(p, 'name', 'displaytext', 'url', 'zoneid');
+    if (!/^https?:\/\//.test(p.url!)) throw new CsError(431, `Please specify a valid URL. URL:${p.url} is an invalid for the following reason: Unsupported scheme for url`);
+    const z = s.zone(p.zoneid);
+    const os = p.ostypeid ? s.osTypes.find((o) => o.id === p.ostypeid) : undefined;
+    const id = randomUUID();
+    const iso: Obj = {
+      id, name: p.name, displaytext: p.displaytext, ispublic: p.ispublic === 'true', isfeatured: false, isready: false, bootable: p.bootable !== 'false', status: 'Downloading',
+      ostypename: os?.description, zoneid: z.id, zonename: z.name, account: u.account, domainid: u.domainId, created: csDate(), url: p.url,
+    };
+    s.isos.set(id, iso);
+    setTimeout(() => Object.assign(iso, { isready: true, status: 'Successfully Installed', size: 300 * 1024 ** 2 }), s.jobMs).unref();
+    return { list: [iso], key: 'iso' };
+  },
+  deleteiso: (s, u, p) => {
+    const iso = s.owned(s.isos, p.id, u, 'id');
+    if (iso.account !== u.account) throw new CsError(531, `Account ${u.account} does not have permission to delete ISO ${String(iso.id)}`);
+    const job = s.startJob(u, 'deleteIso', 'Iso', iso.id as string, () => { s.isos.delete(iso.id as string); return { success: true }; });
+    return jobAnswer(null, job.jobid);
+  },
+
+  // ---- resource tags (on VMs) ----
+  listtags: (s, u, p) => {
+    const vms = mine(s.vms.values(), u).filter((v) => !p.resourceid || v.id === p.resourceid);
+    const tags = vms.flatMap((v) => (v.tags as Obj[] | undefined) ?? []).filter((t) => !p.key || t.key === p.key);
+    return { list: tags, key: 'tag' };
+  },
+  createtags: (s, u, p) => {
+    required(p, 'resourceids', 'resourcetype');
+    if (p.resourcetype !== 'UserVm') throw new CsError(431, `The simulator tags UserVm resources only, not ${p.resourcetype}`);
+    const vm = s.owned(s.vms, p.resourceids, u, 'resourceids');
+    const pairs = Object.keys(p).map((k) => /^tags\[(\d+)\]\.key$/.exec(k)).filter((m): m is RegExpExecArray => Boolean(m)).map((m) => [p[m[0]]!, p[`tags[${m[1]}].value`] ?? ''] as const);
+    if (!pairs.length) throw new CsError(431, 'Unable to execute API command createtags due to missing parameter tags');
+    const existing = ((vm.tags as Obj[] | undefined) ?? []);
+    for (const [key] of pairs) if (existing.some((t) => t.key === key)) throw new CsError(431, `tag ${key} already on UserVm ${vm.id}`);
+    const job = s.startJob(u, 'createTags', 'UserVm', null, () => {
+      vm.tags = [...existing, ...pairs.map(([key, value]) => ({ key, value, resourcetype: 'UserVm', resourceid: vm.id, account: u.account, domainid: u.domainId }))];
+      return { success: true };
+    });
+    return jobAnswer(null, job.jobid);
+  },
+  deletetags: (s, u, p) => {
+    required(p, 'resourceids', 'resourcetype');
+    const vm = s.owned(s.vms, p.resourceids, u, 'resourceids');
+    const keys = Object.keys(p).filter((k) => /^tags\[\d+\]\.key$/.test(k)).map((k) => p[k]!);
+    const job = s.startJob(u, 'deleteTags', 'UserVm', null, () => {
+      vm.tags = ((vm.tags as Obj[] | undefined) ?? []).filter((t) => keys.length && !keys.includes(t.key as string));
+      return { success: true };
+    });
+    return jobAnswer(null, job.jobid);
+  },
+
   // ---- virtual machines ----
   listvirtualmachines: (s, u, p) => {
     s.tick();
@@ -177,6 +233,11 @@ export const COMMANDS: Record<string, Handler> = {
     vmState(s, vm, ['Running'], 'reboot');
     const job = s.startJob(u, 'rebootVirtualMachine', 'VirtualMachine', vm.id, () => ({ virtualmachine: vm }));
     return jobAnswer(vm.id, job.jobid);
+  },
+  updatevirtualmachine: (s, u, p) => {
+    const vm = s.owned(s.vms, p.id, u, 'id');
+    if (p.displayname !== undefined) vm.displayname = p.displayname;
+    return { one: { virtualmachine: vm } };
   },
   restorevirtualmachine: (s, u, p) => {
     required(p, 'virtualmachineid');

@@ -55,6 +55,9 @@ export const CMD = {
   createSnapshot: 'org.apache.cloudstack.api.command.user.snapshot.CreateSnapshotCmd',
   deleteSnapshot: 'org.apache.cloudstack.api.command.user.snapshot.DeleteSnapshotCmd',
   deleteTemplate: 'org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd',
+  deleteIso: 'org.apache.cloudstack.api.command.user.iso.DeleteIsoCmd',
+  createTags: 'org.apache.cloudstack.api.command.user.tag.CreateTagsCmd',
+  deleteTags: 'org.apache.cloudstack.api.command.user.tag.DeleteTagsCmd',
   authorizeSecurityGroupIngress: 'org.apache.cloudstack.api.command.user.securitygroup.AuthorizeSecurityGroupIngressCmd',
   authorizeSecurityGroupEgress: 'org.apache.cloudstack.api.command.user.securitygroup.AuthorizeSecurityGroupEgressCmd',
   revokeSecurityGroupIngress: 'org.apache.cloudstack.api.command.user.securitygroup.RevokeSecurityGroupIngressCmd',
@@ -71,6 +74,7 @@ export class SimState {
   readonly diskOfferings: Obj[];
   readonly osTypes: Obj[] = ['Other Linux (64-bit)', 'Ubuntu 22.04 LTS', 'Debian GNU/Linux 12 (64-bit)'].map((description) => ({ id: randomUUID(), description, oscategoryid: '1' }));
   readonly templates = new Map<string, Obj>();
+  readonly isos = new Map<string, Obj>();
   readonly vms = new Map<string, SimVm>();
   readonly sshKeyPairs = new Map<string, Obj>(); // `${account}/${name}`
   readonly volumes = new Map<string, Obj>();
@@ -99,6 +103,16 @@ export class SimState {
         zoneid: this.zones[0]!.id, zonename: this.zones[0]!.name, account: 'system', domainid: 'ROOT', size: 10 * 1024 ** 3, created: csDate(), templatetype: 'USER', passwordenabled: false, crossZones: true,
       });
     }
+    this.seedIsos();
+  }
+
+  /** CloudStack's ISOs: bootable installation media, listed beside templates. */
+  private seedIsos(): void {
+    const id = randomUUID();
+    this.isos.set(id, {
+      id, name: 'netinst-12', displaytext: 'Debian 12 netinst', ispublic: true, isfeatured: true, isready: true, bootable: true, status: 'Successfully Installed',
+      ostypename: 'Debian GNU/Linux 12 (64-bit)', zoneid: this.zones[0]!.id, zonename: this.zones[0]!.name, account: 'system', domainid: 'ROOT', size: 650 * 1024 ** 2, created: csDate(),
+    });
   }
 
   addUser(apiKey: string, secretKey: string, account: string): SimUser {
