@@ -35,8 +35,15 @@ export interface CsVm {
   nic?: { id: string; networkid: string; networkname?: string; ipaddress?: string; ip6address?: string; macaddress?: string; isdefault?: boolean }[];
   securitygroup?: { id: string; name: string }[];
   tags?: { key: string; value: string }[];
+  affinitygroup?: { id: string; name: string; type?: string }[];
   jobid?: string; jobstatus?: number;
 }
+
+/** A CloudStack affinity group, as listAffinityGroups answers it. */
+interface CsAffinityGroup { id: string; name: string; type: string; description?: string; virtualmachineIds?: string[] }
+
+/** Nova server group policies ↔ CloudStack affinity group types (host-level; no soft variants). */
+const POLICY_TYPE: Record<string, string> = { 'anti-affinity': 'host anti-affinity', affinity: 'host affinity' };
 
 interface CsOffering { id: string; name: string; displaytext?: string; cpunumber: number; memory: number; rootdisksize?: number; created?: string; iscustomized?: boolean }
 interface CsKeyPair { id?: string; name: string; fingerprint: string; publickey?: string; privatekey?: string; account?: string }
@@ -209,7 +216,7 @@ export class CloudStackCompute implements ComputeDriver {
     if (atLeast(mv, '2.19')) v.description = null;
     if (atLeast(mv, '2.26')) v.tags = [];
     if (atLeast(mv, '2.63')) v.trusted_image_certificates = null;
-    if (atLeast(mv, '2.71') && !inList) v.server_groups = [];
+    if (atLeast(mv, '2.71') && !inList) v.server_groups = (vm.affinitygroup ?? []).map((g) => g.id);
     if (atLeast(mv, '2.96')) v.pinned_availability_zone = null;
     if (atLeast(mv, '2.100')) v.scheduler_hints = {};
     return v;
@@ -316,6 +323,12 @@ export class CloudStackCompute implements ComputeDriver {
     }
     const groups = Array.isArray(s.security_groups) ? (s.security_groups as Json[]).map((g) => String(g.name ?? '')).filter(Boolean) : [];
     if (groups.length) params.securitygroupnames = groups.join(',');
+    const hints = (req.body as unknown as { 'os:scheduler_hints'?: Json; 'OS-SCH-HNT:scheduler_hints'?: Json });
+    const group = (hints['os:scheduler_hints'] ?? hints['OS-SCH-HNT:scheduler_hints'])?.group;
+    if (typeof group === 'string') {
+      if (!(await this.affinityGroups(ctx, group)).length) throw Fault.badRequest(`Server group ${group} could not be found.`);
+      params.affinitygroupids = group;
+    }
     const metadata = s.metadata && typeof s.metadata === 'object' ? s.metadata as Record<string, string> : {};
     const { id } = await this.cloud.start(ctx, 'deployVirtualMachine', params);
     if (!id) throw new Fault('backendError', 'CloudStack deployVirtualMachine answered no virtual machine id.');
@@ -328,6 +341,8 @@ export class CloudStackCompute implements ComputeDriver {
   /** Delete = destroyVirtualMachine with expunge: Nova's delete does not leave a recoverable server. */
   async deleteServer(req: ComputeRequest<'deleteServer'>): Promise<ComputeResponse<'deleteServer'>> {
     const r = await this.read(req.context, req.path.id);
+    // CloudStack runs one job at a time on a VM: a delete waits until the running one is done (409, try again).
+    if (r.job) throw Fault.conflict(`Cannot 'delete' instance ${req.path.id} while CloudStack job ${jobCommand(r.job)} runs on it; retry when it is done.`);
     await this.cloud.start(req.context, 'destroyVirtualMachine', { id: r.vm.id, expunge: true });
   }
 
@@ -433,6 +448,60 @@ export class CloudStackCompute implements ComputeDriver {
     if (m[req.path.id] === undefined) throw Fault.notFound('Metadata item was not found');
     delete m[req.path.id];
     await this.setMetadata(req.context, vm, m);
+  }
+
+  // ---- server groups (affinity groups; create/delete are jobs, waited for) ------------------
+
+  private affinityGroups(ctx: Ctx, id?: string): Promise<CsAffinityGroup[]> {
+    if (id !== undefined && !isUuid(id)) return Promise.resolve([]);
+    return this.cloud.list<CsAffinityGroup>(ctx, 'listAffinityGroups', 'affinitygroup', id ? { id } : {})
+      .catch((err: Fault) => { if (id && err.status === 400) return []; throw err; });
+  }
+
+  private serverGroupView(ctx: Ctx, g: CsAffinityGroup): Json {
+    const policy = Object.entries(POLICY_TYPE).find(([, type]) => type === g.type)?.[0] ?? g.type;
+    const v: Json = { id: g.id, name: g.name, members: g.virtualmachineIds ?? [] };
+    if (atLeast(ctx.microversion, '2.64')) Object.assign(v, { policy, rules: {} });
+    else Object.assign(v, { policies: [policy], metadata: {} });
+    if (atLeast(ctx.microversion, '2.13')) Object.assign(v, { project_id: ctx.auth?.projectId ?? '', user_id: ctx.auth?.userId ?? '' });
+    return v;
+  }
+
+  async listServerGroups(req: ComputeRequest<'listServerGroups'>): Promise<ComputeResponse<'listServerGroups'>> {
+    const q = req.query as Json;
+    const all = await this.affinityGroups(req.context);
+    const { items } = paginate(all, { ...(typeof q.limit === 'string' ? { limit: q.limit } : {}) }, (g) => g.id);
+    return out({ server_groups: items.slice(Number(q.offset ?? 0)).map((g) => this.serverGroupView(req.context, g)) });
+  }
+
+  async showServerGroup(req: ComputeRequest<'showServerGroup'>): Promise<ComputeResponse<'showServerGroup'>> {
+    const [g] = await this.affinityGroups(req.context, req.path.id);
+    if (!g) throw Fault.notFound(`Server group ${req.path.id} could not be found.`);
+    return out({ server_group: this.serverGroupView(req.context, g) });
+  }
+
+  /** createAffinityGroup (host affinity or host anti-affinity); CloudStack has no soft policies or rules. */
+  async createServerGroup(req: ComputeRequest<'createServerGroup'>): Promise<ComputeResponse<'createServerGroup'>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { server_group: { name: string; policies?: string[]; policy?: string; rules?: Record<string, unknown> } }).server_group;
+    const policy = atLeast(ctx.microversion, '2.64') ? b.policy : b.policies?.[0];
+    if ((b.policies?.length ?? 1) > 1) throw Fault.badRequest('Invalid input for field/attribute policies: only one policy is allowed.');
+    const type = policy ? POLICY_TYPE[policy] : undefined;
+    if (!type) throw Fault.badRequest(`Invalid input for field/attribute policy. Value: ${String(policy)}. CloudStack affinity groups are affinity or anti-affinity (no soft policies).`);
+    if (b.rules && Object.keys(b.rules).length) throw Fault.badRequest('CloudStack affinity groups take no rules (max_server_per_host).');
+    const { id, jobid } = await this.cloud.start(ctx, 'createAffinityGroup', { name: b.name, type });
+    await this.cloud.waitJob(ctx, jobid);
+    const [g] = id ? await this.affinityGroups(ctx, id) : [];
+    if (!g) throw new Fault('backendError', 'CloudStack made an affinity group but does not list it.');
+    return out({ server_group: this.serverGroupView(ctx, g) });
+  }
+
+  async deleteServerGroup(req: ComputeRequest<'deleteServerGroup'>): Promise<ComputeResponse<'deleteServerGroup'>> {
+    const [g] = await this.affinityGroups(req.context, req.path.id);
+    if (!g) throw Fault.notFound(`Server group ${req.path.id} could not be found.`);
+    // Nova deletes a group with members; CloudStack refuses (431 → 400): the caller hears why.
+    const { jobid } = await this.cloud.start(req.context, 'deleteAffinityGroup', { id: g.id });
+    await this.cloud.waitJob(req.context, jobid);
   }
 
   // ---- interfaces (the VM's NICs; attach/detach not mapped) ------------------------------

@@ -237,6 +237,29 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     expectStatus(await req('PUT', `/os-quota-sets/${project.token.project.id as string}`, { quota_set: { instances: 5 } }), 403);
   });
 
+  it('server groups are affinity groups: create (job), boot into one with a scheduler hint, members, delete', async () => {
+    const made = await req('POST', '/os-server-groups', { server_group: { name: 'spread', policy: 'anti-affinity' } }, { 'OpenStack-API-Version': 'compute 2.64' });
+    expectStatus(made, 200);
+    const group = (made.json as Json).server_group;
+    expect(group).to.include({ name: 'spread', policy: 'anti-affinity' });
+    expect(h.sim.state.affinityGroups.get(group.id)).to.include({ type: 'host anti-affinity' });
+    expectStatus(await req('POST', '/os-server-groups', { server_group: { name: 'soft', policy: 'soft-affinity' } }, { 'OpenStack-API-Version': 'compute 2.64' }), 400);
+    const srv = await req('POST', '/servers', { server: { name: 'in-group', flavorRef: offering(0).id, imageRef: template().id, networks: 'auto' }, 'os:scheduler_hints': { group: group.id } });
+    expectStatus(srv, 202);
+    const id = (srv.json as Json).server.id as string;
+    expect((await server(id)).server_groups).to.deep.equal([group.id]);
+    const shown = await req('GET', `/os-server-groups/${group.id as string}`);
+    expect((shown.json as Json).server_group.members).to.deep.equal([id]);
+    expectStatus(await req('DELETE', `/os-server-groups/${group.id as string}`), 400);
+    // One job at a time on a VM: no delete while the deploy runs.
+    expectStatus(await req('DELETE', `/servers/${id}`), 409);
+    await until('ACTIVE', async () => ((await server(id)).status === 'ACTIVE' ? true : undefined));
+    expectStatus(await req('DELETE', `/servers/${id}`), 204);
+    await until('group empty', async () => ((((await req('GET', `/os-server-groups/${group.id as string}`)).json as Json).server_group.members as string[]).length === 0 ? true : undefined));
+    expectStatus(await req('DELETE', `/os-server-groups/${group.id as string}`), 204);
+    expectStatus(await req('GET', `/os-server-groups/${group.id as string}`), 404);
+  });
+
   it('what CloudStack cannot do is 501 (pause)', async () => {
     const list = ((await req('GET', '/servers')).json as Json).servers as Json[];
     expectStatus(await req('POST', `/servers/${list[0]!.id as string}/action`, { pause: null }), 501);

@@ -125,6 +125,32 @@ export const COMMANDS: Record<string, Handler> = {
     return jobAnswer(null, job.jobid);
   },
 
+  // ---- affinity groups ----
+  listaffinitygrouptypes: () => ({ list: [{ type: 'host anti-affinity' }, { type: 'host affinity' }], key: 'affinityGroupType' }),
+  listaffinitygroups: (s, u, p) => {
+    const list = mine(s.affinityGroups.values(), u).map((g) => ({
+      ...g, virtualmachineIds: mine(s.vms.values(), u).filter((v) => v.state !== 'Destroyed' && (v.affinitygroup as Obj[] | undefined)?.some((a) => a.id === g.id)).map((v) => v.id),
+    }));
+    return { list: byId(keyword(list, p), p), key: 'affinitygroup' };
+  },
+  createaffinitygroup: (s, u, p) => {
+    required(p, 'name', 'type');
+    if (!['host anti-affinity', 'host affinity'].includes(p.type!)) throw new CsError(431, `Unable to create affinity group, invalid affinity group type ${p.type}`);
+    if (mine(s.affinityGroups.values(), u).some((g) => g.name === p.name)) throw new CsError(431, `Unable to create affinity group, a group with name ${p.name} already exists.`);
+    const id = randomUUID();
+    const g: Obj = { id, name: p.name, type: p.type, description: p.description ?? '', account: u.account, domainid: u.domainId };
+    const job = s.startJob(u, 'createAffinityGroup', 'AffinityGroup', id, () => { s.affinityGroups.set(id, g); return { affinitygroup: g }; });
+    return jobAnswer(id, job.jobid);
+  },
+  deleteaffinitygroup: (s, u, p) => {
+    const g = s.owned(s.affinityGroups, p.id, u, 'id');
+    if (mine(s.vms.values(), u).some((v) => v.state !== 'Destroyed' && (v.affinitygroup as Obj[] | undefined)?.some((a) => a.id === g.id))) {
+      throw new CsError(431, 'Cannot delete affinity group, as there are VMs in this group.');
+    }
+    const job = s.startJob(u, 'deleteAffinityGroup', 'AffinityGroup', g.id as string, () => { s.affinityGroups.delete(g.id as string); return { success: true }; });
+    return jobAnswer(null, job.jobid);
+  },
+
   // ---- resource tags (on VMs) ----
   listtags: (s, u, p) => {
     const vms = mine(s.vms.values(), u).filter((v) => !p.resourceid || v.id === p.resourceid);
@@ -178,6 +204,7 @@ export const COMMANDS: Record<string, Handler> = {
     const net = p.networkids ? s.owned(s.networks, p.networkids.split(',')[0], u, 'networkids') : [...s.networks.values()].find((n) => n.account === u.account && n.zoneid === z.id);
     const sgNames = (p.securitygroupnames ?? '').split(',').filter(Boolean);
     const groups = sgNames.map((n) => mine(s.securityGroups.values(), u).find((g) => g.name === n) ?? (() => { throw new CsError(431, `Unable to find group by name ${n}`); })());
+    const affinity = (p.affinitygroupids ?? '').split(',').filter(Boolean).map((id) => s.owned(s.affinityGroups, id, u, 'affinitygroupids'));
     const id = randomUUID();
     const vm: SimVm = {
       id, name, displayname: p.displayname ?? name, account: u.account, domainid: u.domainId, domain: u.domain, state: 'Starting',
@@ -186,6 +213,7 @@ export const COMMANDS: Record<string, Handler> = {
       created: csDate(), hypervisor: 'KVM', passwordenabled: false, haenable: false,
       nic: net ? [{ id: randomUUID(), networkid: net.id, networkname: net.name, ipaddress: s.nextIp(String(net.gateway).split('.').slice(0, 3).join('.')), netmask: net.netmask, gateway: net.gateway, macaddress: `02:00:${randomUUID().slice(0, 8).match(/../g)!.join(':')}`, isdefault: true, type: 'Isolated' }] : [],
       securitygroup: groups.map((g) => ({ id: g.id, name: g.name })),
+      affinitygroup: affinity.map((g) => ({ id: g.id, name: g.name, type: g.type })),
       ...(p.keypair ? { keypair: p.keypair } : {}),
       ...(p.userdata ? { userdata: p.userdata } : {}),
     };

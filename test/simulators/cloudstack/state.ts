@@ -57,6 +57,8 @@ export const CMD = {
   deleteTemplate: 'org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd',
   deleteIso: 'org.apache.cloudstack.api.command.user.iso.DeleteIsoCmd',
   createTags: 'org.apache.cloudstack.api.command.user.tag.CreateTagsCmd',
+  createAffinityGroup: 'org.apache.cloudstack.api.command.user.affinitygroup.CreateAffinityGroupCmd',
+  deleteAffinityGroup: 'org.apache.cloudstack.api.command.user.affinitygroup.DeleteAffinityGroupCmd',
   deleteTags: 'org.apache.cloudstack.api.command.user.tag.DeleteTagsCmd',
   authorizeSecurityGroupIngress: 'org.apache.cloudstack.api.command.user.securitygroup.AuthorizeSecurityGroupIngressCmd',
   authorizeSecurityGroupEgress: 'org.apache.cloudstack.api.command.user.securitygroup.AuthorizeSecurityGroupEgressCmd',
@@ -82,6 +84,7 @@ export class SimState {
   readonly networks = new Map<string, Obj>();
   readonly securityGroups = new Map<string, Obj>();
   readonly publicIps = new Map<string, Obj>();
+  readonly affinityGroups = new Map<string, Obj>();
   readonly jobs = new Map<string, SimJob>();
   /** Fail the next matching async jobs (`only` matches the command name). */
   readonly jobFailures: FailureKnob = { count: 0, message: '' };
