@@ -43,7 +43,7 @@ export function attachmentOf(v: CsVolume, serverId: string): Json {
 }
 
 /** The job in flight → Cinder's transitional status. */
-const JOB_STATUS: Record<string, string> = { AttachVolumeCmd: 'attaching', DetachVolumeCmd: 'detaching', CreateVolumeCmd: 'creating' };
+const JOB_STATUS: Record<string, string> = { AttachVolumeCmd: 'attaching', DetachVolumeCmd: 'detaching', CreateVolumeCmd: 'creating', ResizeVolumeCmd: 'extending' };
 
 export function volumeStatus(v: CsVolume, job: CsJob | undefined): string {
   const byJob = job ? JOB_STATUS[jobCommand(job)] : undefined;
@@ -193,6 +193,31 @@ export class CloudStackVolume implements VolumeDriver {
       throw Fault.badRequest(`Invalid volume: Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer. (status ${status})`);
     }
     await this.cloud.call(req.context, 'deleteVolume', { id: v.id });
+    return new Reply(undefined, 202);
+  }
+
+  /** os-extend = resizeVolume (a job: `extending` until done); grows only, as Cinder does. */
+  async extendVolume(req: VolumeRequest<'extendVolume'>): Promise<VolumeResponse<'extendVolume'> | Reply<VolumeResponse<'extendVolume'>>> {
+    const ctx = req.context;
+    const size = Number((req.body as unknown as { 'os-extend': { new_size: number | string } })['os-extend'].new_size);
+    const { v, job } = await this.volume(ctx, req.path.id);
+    const status = volumeStatus(v, job);
+    const allowed = atLeast(ctx.microversion, '3.42') ? ['available', 'in-use'] : ['available'];
+    if (!allowed.includes(status)) throw Fault.badRequest(`Invalid volume: Volume status must be ${allowed.join(' or ')} to extend, but current status is: ${status}.`);
+    if (!Number.isInteger(size) || size <= Math.round(v.size / GB)) throw Fault.badRequest(`Invalid input received: New size for extend must be greater than current size. (current: ${Math.round(v.size / GB)}, extended: ${String(size)}).`);
+    // A volume of a fixed-size offering changes offering: the custom-size one, or one of exactly the new size.
+    const offerings = await this.diskOfferings(ctx);
+    const current = offerings.find((o) => o.id === v.diskofferingid);
+    const params: Record<string, string | number> = { id: v.id };
+    if (current && !current.iscustomized) {
+      const next = offerings.find((o) => o.iscustomized) ?? offerings.find((o) => o.disksize === size);
+      if (!next) throw Fault.badRequest(`No CloudStack disk offering gives a ${size} GB volume.`);
+      params.diskofferingid = next.id;
+      if (next.iscustomized) params.size = size;
+    } else {
+      params.size = size;
+    }
+    await this.cloud.start(ctx, 'resizeVolume', params);
     return new Reply(undefined, 202);
   }
 

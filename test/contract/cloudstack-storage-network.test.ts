@@ -77,7 +77,16 @@ describe('cloudstack: images, volumes, networks', function () {
     const ok = await req('POST', '/volume/v3/volumes', { volume: { size: 5, volume_type: 'Small', name: 'small-one' } });
     expectStatus(ok, 202);
     expect((ok.json as Json).volume).to.include({ status: 'creating', size: 5, volume_type: 'Small' });
-    await until('available', async () => (((await req('GET', `/volume/v3/volumes/${(ok.json as Json).volume.id as string}`)).json as Json).volume.status === 'available' ? true : undefined));
+    const id = (ok.json as Json).volume.id as string;
+    await until('available', async () => (((await req('GET', `/volume/v3/volumes/${id}`)).json as Json).volume.status === 'available' ? true : undefined));
+    // os-extend is resizeVolume: extending while the job runs, then the new size.
+    expectStatus(await req('POST', `/volume/v3/volumes/${id}/action`, { 'os-extend': { new_size: 3 } }), 400);
+    expectStatus(await req('POST', `/volume/v3/volumes/${id}/action`, { 'os-extend': { new_size: 9 } }), 202);
+    expect(((await req('GET', `/volume/v3/volumes/${id}`)).json as Json).volume.status).to.equal('extending');
+    const grown = await until('extended', async () => { const v = ((await req('GET', `/volume/v3/volumes/${id}`)).json as Json).volume; return v.status === 'available' ? v : undefined; });
+    expect(grown.size).to.equal(9);
+    // A fixed-size offering cannot grow: the volume moved to the custom-size one.
+    expect(grown.volume_type).to.equal(h.sim.state.diskOfferings.find((o) => o.iscustomized)!.name);
   });
 
   it('snapshots: create (job), list, a volume from it, delete', async () => {

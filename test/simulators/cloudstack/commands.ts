@@ -356,6 +356,23 @@ export const COMMANDS: Record<string, Handler> = {
     });
     return jobAnswer(null, job.jobid);
   },
+  resizevolume: (s, u, p) => {
+    const v = s.owned(s.volumes, p.id, u, 'id');
+    s.tick();
+    if (v.jobid) throw new CsError(431, `Volume ${String(v.name)} has a job pending.`);
+    const current = s.diskOfferings.find((o) => o.id === v.diskofferingid);
+    const next = p.diskofferingid ? s.diskOfferings.find((o) => o.id === p.diskofferingid) : current;
+    if (p.diskofferingid && !next) throw new CsError(431, `Unable to execute API command resizevolume due to invalid value. Invalid parameter diskofferingid value=${p.diskofferingid}`);
+    if (next && !next.iscustomized && next === current) throw new CsError(431, 'A new disk offering is required to resize a volume of a fixed-size disk offering');
+    const gb = next && !next.iscustomized ? (next.disksize as number) : Number(p.size);
+    if (!(gb > 0)) throw new CsError(431, 'Please specify a size for the custom disk offering');
+    if (gb * 1024 ** 3 < (v.size as number) && p.shrinkok !== 'true') throw new CsError(431, `Going from existing size of ${v.size as number} to size of ${gb * 1024 ** 3} would shrink the volume. Need to sign off by supplying the shrinkok parameter with value of true.`);
+    const job = s.startJob(u, 'resizeVolume', 'Volume', v.id as string, () => {
+      Object.assign(v, { size: gb * 1024 ** 3, ...(next ? { diskofferingid: next.id, diskofferingname: next.name } : {}) });
+      return { volume: v };
+    });
+    return jobAnswer(v.id as string, job.jobid);
+  },
   deletevolume: (s, u, p) => {
     const v = s.owned(s.volumes, p.id, u, 'id');
     s.tick();

@@ -50,6 +50,7 @@ export const CMD = {
   rebootVirtualMachine: 'org.apache.cloudstack.api.command.user.vm.RebootVMCmd',
   restoreVirtualMachine: 'org.apache.cloudstack.api.command.user.vm.RestoreVMCmd',
   attachVolume: 'org.apache.cloudstack.api.command.user.volume.AttachVolumeCmd',
+  resizeVolume: 'org.apache.cloudstack.api.command.user.volume.ResizeVolumeCmd',
   detachVolume: 'org.apache.cloudstack.api.command.user.volume.DetachVolumeCmd',
   createVolume: 'org.apache.cloudstack.api.command.user.volume.CreateVolumeCmd',
   createSnapshot: 'org.apache.cloudstack.api.command.user.snapshot.CreateSnapshotCmd',
