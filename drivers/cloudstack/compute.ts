@@ -373,6 +373,34 @@ export class CloudStackCompute implements ComputeDriver {
     return new Reply(out<ComputeResponse<'rebuildServer'>>({ server: this.view(ctx, r, ips, offerings, null) }), 202);
   }
 
+  /**
+   * createImage = createTemplate from the VM's ROOT volume, which CloudStack
+   * does for a stopped VM only (409 otherwise, as Nova answers a state it
+   * cannot act in). The template id is known at once; the image is saving
+   * until CloudStack's job is done.
+   */
+  async createImageServer(req: ComputeRequest<'createImageServer'>): Promise<ComputeResponse<'createImageServer'> | Reply<ComputeResponse<'createImageServer'>>> {
+    const ctx = req.context;
+    const b = (req.body as unknown as { createImage: { name: string; metadata?: Record<string, string> } }).createImage;
+    const name = b.name.trim();
+    if (!name) throw Fault.badRequest('Image name is required.');
+    const r = await this.read(ctx, req.path.id);
+    const st = serverState(r.vm, r.job);
+    if (st.task !== null || st.status !== 'SHUTOFF') {
+      throw Fault.conflict(`Cannot 'createImage' instance ${req.path.id} while it is in vm_state ${st.vm}: CloudStack makes templates from a stopped server's root disk, stop it first.`);
+    }
+    const [root] = (await this.cloud.list<CsVolume>(ctx, 'listVolumes', 'volume', { virtualmachineid: r.vm.id, type: 'ROOT' })).filter((v) => v.type === 'ROOT');
+    if (!root) throw Fault.conflict(`Instance ${req.path.id} has no root volume in CloudStack.`);
+    const source = r.vm.templateid ? await this.cloud.templates(ctx, r.vm.templateid).catch(() => []) : [];
+    const osTypes = await this.cloud.list<{ id: string; description: string }>(ctx, 'listOsTypes', 'ostype', {});
+    const os = osTypes.find((o) => o.description === source[0]?.ostypename) ?? osTypes.find((o) => o.description === 'Other Linux (64-bit)') ?? osTypes[0];
+    if (!os) throw new Fault('backendError', 'CloudStack lists no OS types.');
+    const { id } = await this.cloud.start(ctx, 'createTemplate', { name, displaytext: name, volumeid: root.id, ostypeid: os.id });
+    if (!id) throw new Fault('backendError', 'CloudStack createTemplate answered no template id.');
+    if (atLeast(ctx.microversion, '2.45')) return new Reply(out<ComputeResponse<'createImageServer'>>({ image_id: id }), 202);
+    return new Reply(out<ComputeResponse<'createImageServer'>>(undefined), 202, { Location: `${ctx.endpoint.replace(/\/compute$/, '/image')}/v2/images/${id}` });
+  }
+
   /** Renames a server: updateVirtualMachine displayname (CloudStack keeps the host name). */
   async updateServer(req: ComputeRequest<'updateServer'>): Promise<ComputeResponse<'updateServer'>> {
     const ctx = req.context;

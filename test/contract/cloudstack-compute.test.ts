@@ -191,6 +191,23 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     expectStatus(await req('GET', `/servers/${serverId}/os-interface/${vm.nic[0]!.id as string}`), 200);
   });
 
+  it('createImage is createTemplate from the root volume of a stopped server; the image is saving, then active', async () => {
+    expectStatus(await req('POST', `/servers/${serverId}/action`, { createImage: { name: 'web-snap' } }), 409);
+    expectStatus(await req('POST', `/servers/${serverId}/action`, { 'os-stop': null }), 202);
+    await until('SHUTOFF', async () => ((await server(serverId)).status === 'SHUTOFF' ? true : undefined));
+    const res = await req('POST', `/servers/${serverId}/action`, { createImage: { name: 'web-snap' } });
+    expectStatus(res, 202);
+    const imageId = (res.json as Json).image_id as string;
+    const t = h.sim.state.templates.get(imageId)!;
+    const root = [...h.sim.state.volumes.values()].find((v) => v.virtualmachineid === serverId && v.type === 'ROOT')!;
+    expect([t.name, t.sourcevolumeid]).to.deep.equal(['web-snap', root.id]);
+    const glance = (id: string) => h.gw.request('GET', `/image/v2/images/${id}`, { token: h.token });
+    expect(((await glance(imageId)).json as Json).status).to.equal('saving');
+    await until('active', async () => (((await glance(imageId)).json as Json).status === 'active' ? true : undefined));
+    expectStatus(await req('POST', `/servers/${serverId}/action`, { 'os-start': null }), 202);
+    await until('ACTIVE', async () => ((await server(serverId)).status === 'ACTIVE' ? true : undefined));
+  });
+
   it('rebuild is restoreVirtualMachine with the new template (REBUILD while the job runs)', async () => {
     const other = [...h.sim.state.templates.values()][1]!;
     const res = await req('POST', `/servers/${serverId}/action`, { rebuild: { imageRef: other.id } });

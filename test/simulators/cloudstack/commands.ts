@@ -93,6 +93,27 @@ export const COMMANDS: Record<string, Handler> = {
     setTimeout(() => Object.assign(t, { isready: true, status: 'Download Complete', size: 2 * 1024 ** 3 }), s.jobMs).unref();
     return { list: [t], key: 'template' };
   },
+  createtemplate: (s, u, p) => {
+    required(p, 'name', 'displaytext', 'ostypeid');
+    if (!p.volumeid && !p.snapshotid) throw new CsError(431, 'Failed to create private template record, need to specify snapshotId or volumeId');
+    const os = s.osTypes.find((o) => o.id === p.ostypeid);
+    if (!os) throw new CsError(431, `Invalid parameter ostypeid value=${p.ostypeid}`);
+    const vol = p.volumeid ? s.owned(s.volumes, p.volumeid, u, 'volumeid') : undefined;
+    const vm = vol?.virtualmachineid ? s.vms.get(vol.virtualmachineid as string) : undefined;
+    if (vol && vm && vm.state !== 'Stopped') throw new CsError(431, `VolumeId: ${String(vol.id)} is not in Stopped state; please stop the VM ${vm.name} first`);
+    const id = randomUUID();
+    const t: Obj = {
+      id, name: p.name, displaytext: p.displaytext, ispublic: p.ispublic === 'true', isfeatured: false, isready: false, status: 'Creating', format: 'QCOW2', hypervisor: 'KVM',
+      zoneid: vol?.zoneid ?? s.zones[0]!.id, zonename: vol?.zonename ?? s.zones[0]!.name, account: u.account, domainid: u.domainId, created: csDate(), templatetype: 'USER',
+      ostypeid: os.id, ostypename: os.description, passwordenabled: false, sourcevolumeid: vol?.id,
+    };
+    s.templates.set(id, t);
+    const job = s.startJob(u, 'createTemplate', 'Template', id, () => {
+      Object.assign(t, { isready: true, status: 'Download Complete', size: vol?.size ?? 0 });
+      return { template: t };
+    }, () => { s.templates.delete(id); });
+    return jobAnswer(id, job.jobid);
+  },
   deletetemplate: (s, u, p) => {
     const t = s.owned(s.templates, p.id, u, 'id');
     if (t.account !== u.account) throw new CsError(531, `Account ${u.account} does not have permission to delete template ${t.id}`);

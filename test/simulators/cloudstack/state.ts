@@ -56,6 +56,7 @@ export const CMD = {
   createSnapshot: 'org.apache.cloudstack.api.command.user.snapshot.CreateSnapshotCmd',
   deleteSnapshot: 'org.apache.cloudstack.api.command.user.snapshot.DeleteSnapshotCmd',
   deleteTemplate: 'org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd',
+  createTemplate: 'org.apache.cloudstack.api.command.user.template.CreateTemplateCmd',
   deleteIso: 'org.apache.cloudstack.api.command.user.iso.DeleteIsoCmd',
   createTags: 'org.apache.cloudstack.api.command.user.tag.CreateTagsCmd',
   createAffinityGroup: 'org.apache.cloudstack.api.command.user.affinitygroup.CreateAffinityGroupCmd',
