@@ -160,6 +160,33 @@ export class CloudStackImage implements ImageDriver {
     return out(this.view(req.context, await this.cloud.templateOrIso(req.context, req.path.image_id)));
   }
 
+  /** JSON patch of /name and /description: updateTemplate (updateIso) name and displaytext; the rest is CloudStack's. */
+  async updateImage(req: ImageRequest<'updateImage'>): Promise<ImageResponse<'updateImage'>> {
+    const ctx = req.context;
+    const t = await this.cloud.templateOrIso(ctx, req.path.image_id);
+    if (!this.own(ctx, t)) throw Fault.forbidden(`You are not permitted to modify image ${req.path.image_id}.`);
+    const ops = req.body as unknown as { op: string; path: string; value?: unknown }[];
+    if (!Array.isArray(ops)) throw Fault.badRequest('Request body must be a JSON array of operation objects.');
+    const edit: Record<string, string> = {};
+    for (const o of ops) {
+      const key = o.path.replace(/^\//, '');
+      if (o.op !== 'replace' && o.op !== 'add' && !(o.op === 'remove' && key === 'description')) {
+        throw Fault.forbidden(`Attribute '${key}' cannot be changed with '${o.op}': CloudStack templates keep a name and a display text.`);
+      }
+      if (key === 'name') {
+        if (typeof o.value !== 'string' || !o.value.trim()) throw Fault.badRequest("Provided object does not match schema 'image': name must be a non-empty string");
+        edit.name = o.value;
+      } else if (key === 'description') {
+        // CloudStack's display text is required: removing the description shows the name again.
+        edit.displaytext = o.op === 'remove' || !String(o.value ?? '') ? (edit.name ?? t.name) : String(o.value);
+      } else {
+        throw Fault.forbidden(`Attribute '${key}' is read-only on the CloudStack backend.`);
+      }
+    }
+    if (Object.keys(edit).length) await this.cloud.call(ctx, t.iso ? 'updateIso' : 'updateTemplate', { id: t.id, ...edit });
+    return out(this.view(ctx, await this.cloud.templateOrIso(ctx, req.path.image_id)));
+  }
+
   async deleteImage(req: ImageRequest<'deleteImage'>): Promise<ImageResponse<'deleteImage'> | Reply<ImageResponse<'deleteImage'>>> {
     const t = await this.cloud.templateOrIso(req.context, req.path.image_id);
     if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it is not your account's ${t.iso ? 'ISO' : 'template'}.`);

@@ -44,6 +44,13 @@ describe('cloudstack: images, volumes, networks', function () {
     const t = h.sim.state.templates.get(img.id)!;
     expect([t.url, t.format, t.hypervisor, t.zonename, t.ostypename]).to.deep.equal(['https://images.example/alpine.qcow2', 'QCOW2', 'KVM', zone().name, 'Other Linux (64-bit)']);
     await until('active', async () => (((await req('GET', `/image/v2/images/${img.id as string}`)).json as Json).status === 'active' ? true : undefined));
+    const patched = await h.gw.request('PATCH', `/image/v2/images/${img.id as string}`, {
+      token: h.token, headers: { 'content-type': 'application/openstack-images-v2.1-json-patch' },
+      raw: JSON.stringify([{ op: 'replace', path: '/name', value: 'alpine-3' }, { op: 'add', path: '/description', value: 'Alpine 3' }]),
+    });
+    expectStatus(patched, 200);
+    expect(patched.json as Json).to.include({ name: 'alpine-3', description: 'Alpine 3' });
+    expect([t.name, t.displaytext]).to.deep.equal(['alpine-3', 'Alpine 3']);
     const plain = await req('POST', '/image/v2/images', { name: 'no-url', disk_format: 'qcow2', container_format: 'bare' });
     expectStatus(plain, 400);
     expect(plain.text).to.include('cloudstack_url');

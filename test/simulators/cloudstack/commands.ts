@@ -114,6 +114,8 @@ export const COMMANDS: Record<string, Handler> = {
     }, () => { s.templates.delete(id); });
     return jobAnswer(id, job.jobid);
   },
+  updatetemplate: (s, u, p) => ({ one: { template: updateImage(s.owned(s.templates, p.id, u, 'id'), u, p) } }),
+  updateiso: (s, u, p) => ({ one: { iso: updateImage(s.owned(s.isos, p.id, u, 'id'), u, p) } }),
   deletetemplate: (s, u, p) => {
     const t = s.owned(s.templates, p.id, u, 'id');
     if (t.account !== u.account) throw new CsError(531, `Account ${u.account} does not have permission to delete template ${t.id}`);
@@ -523,6 +525,13 @@ export const COMMANDS: Record<string, Handler> = {
     return { list: [...s.jobs.values()].filter((j) => j.accountid === u.accountId).map((j) => s.jobView(j)), key: 'asyncjobs' };
   },
 };
+
+function updateImage(t: Obj, u: SimUser, p: Record<string, string>): Obj {
+  if (t.account !== u.account) throw new CsError(531, `Account ${u.account} does not have permission to update ${String(t.id)}`);
+  if (p.name !== undefined) t.name = p.name;
+  if (p.displaytext !== undefined) t.displaytext = p.displaytext;
+  return t;
+}
 
 function ruleOwner(s: SimState, u: SimUser, p: Record<string, string>): Obj {
   if (p.securitygroupid) return s.owned(s.securityGroups, p.securitygroupid, u, 'securitygroupid');
