@@ -118,7 +118,8 @@ export class CloudStackCompute implements ComputeDriver {
   }
 
   private async vms(ctx: Ctx, params: Record<string, string> = {}): Promise<CsVm[]> {
-    const list = await this.cloud.list<CsVm>(ctx, 'listVirtualMachines', 'virtualmachine', { listall: true, ...params });
+    // No listall: an admin's key would list every account's VMs, and a project shows its own account's only.
+    const list = await this.cloud.list<CsVm>(ctx, 'listVirtualMachines', 'virtualmachine', params);
     // Destroyed VMs wait for expunge in CloudStack; Nova shows a deleted server as gone (404), which openstacksdk's wait_for_delete polls for.
     // CloudStack lists in creation order (its internal ids), stable across pages; dates have whole seconds only, so they would not order.
     return list.filter((v) => v.state !== 'Destroyed' && v.state !== 'Expunging');
