@@ -17,7 +17,7 @@ import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate } from '../../src/paging.js';
 import type { CsJob } from './client.js';
 import { CloudStackCloud, isUuid, isoZ, jobCommand, type CsTemplate } from './cloud.js';
-import { attachmentOf, type CsVolume } from './volume.js';
+import { attachmentOf, volumeStatus, type CsVolume } from './volume.js';
 import { subnetIdOf } from './network.js';
 
 type Ctx = RequestContext;
@@ -635,6 +635,38 @@ export class CloudStackCompute implements ComputeDriver {
     if (!v || v.virtualmachineid !== r.vm.id) throw Fault.notFound(`Instance ${req.path.server_id} is not attached to volume ${req.path.id}.`);
     if (v.type === 'ROOT') throw Fault.badRequest(`Volume ${req.path.id} is the root disk of instance ${req.path.server_id}: it cannot be detached.`);
     await this.cloud.start(ctx, 'detachVolume', { id: v.id });
+  }
+
+  // ---- Nova's volume proxy (/v2.1/os-volumes, up to 2.35) over the same data volumes ----------
+
+  private async novaVolumeView(ctx: Ctx, v: CsVolume): Promise<Json> {
+    const job = await this.cloud.pendingJob(ctx, v);
+    return {
+      id: v.id, status: volumeStatus(v, job), size: Math.round(v.size / 1024 ** 3), availabilityZone: v.zonename ?? '',
+      createdAt: (isoZ(v.created) ?? '1970-01-01T00:00:00Z').replace(/Z$/, '.000000'), displayName: v.name, displayDescription: null,
+      volumeType: v.diskofferingname ?? '__DEFAULT__', snapshotId: v.snapshotid ?? null, metadata: {},
+      attachments: v.virtualmachineid ? [{ id: v.id, volumeId: v.id, serverId: v.virtualmachineid, device: attachmentOf(v, v.virtualmachineid).device }] : [{}],
+    };
+  }
+
+  private async dataVolumes(ctx: Ctx): Promise<CsVolume[]> {
+    return (await this.cloud.list<CsVolume>(ctx, 'listVolumes', 'volume', { type: 'DATADISK' })).filter((v) => v.type !== 'ROOT');
+  }
+
+  async listVolumes(req: ComputeRequest<'listVolumes'>): Promise<ComputeResponse<'listVolumes'>> {
+    const { items } = paginate(await this.dataVolumes(req.context), req.query as { limit?: string; marker?: string }, (v) => v.id);
+    return out({ volumes: await Promise.all(items.map((v) => this.novaVolumeView(req.context, v))) });
+  }
+
+  async listVolumesDetail(req: ComputeRequest<'listVolumesDetail'>): Promise<ComputeResponse<'listVolumesDetail'>> {
+    const { items } = paginate(await this.dataVolumes(req.context), req.query as { limit?: string; marker?: string }, (v) => v.id);
+    return out({ volumes: await Promise.all(items.map((v) => this.novaVolumeView(req.context, v))) });
+  }
+
+  async showVolume(req: ComputeRequest<'showVolume'>): Promise<ComputeResponse<'showVolume'>> {
+    const v = await this.volume(req.context, req.path.id);
+    if (!v || v.type === 'ROOT') throw Fault.notFound(`Volume ${req.path.id} could not be found.`);
+    return out({ volume: await this.novaVolumeView(req.context, v) });
   }
 
   // ---- flavors (service offerings) ---------------------------------------------------

@@ -92,6 +92,10 @@ describe('cloudstack: images, volumes, networks', function () {
     expect(((await req('GET', `/volume/v3/volumes/${id}`)).json as Json).volume.status).to.equal('extending');
     const grown = await until('extended', async () => { const v = ((await req('GET', `/volume/v3/volumes/${id}`)).json as Json).volume; return v.status === 'available' ? v : undefined; });
     expect(grown.size).to.equal(9);
+    // Nova's volume proxy (up to 2.35) shows the same volume.
+    const proxied = await req('GET', `/compute/v2.1/os-volumes/${id}`, undefined, { 'OpenStack-API-Version': 'compute 2.35' });
+    expectStatus(proxied, 200);
+    expect((proxied.json as Json).volume).to.include({ id, size: 9, status: 'available', displayName: 'small-one' });
     // A fixed-size offering cannot grow: the volume moved to the custom-size one.
     expect(grown.volume_type).to.equal(h.sim.state.diskOfferings.find((o) => o.iscustomized)!.name);
   });
