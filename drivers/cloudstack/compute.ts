@@ -797,15 +797,19 @@ export class CloudStackCompute implements ComputeDriver {
 
   // ---- limits (listResourceLimits: 0 instances, 8 cores, 9 memory MiB; -1 is unlimited as in Nova) ----
 
+  /** Limits from listResourceLimits; what is used from the account's resource counts (listAccounts vmtotal, cputotal, memorytotal). */
   private async usage(ctx: Ctx) {
-    const [limits, vms, keys] = await Promise.all([
+    const cred = this.cloud.cred(ctx);
+    const [limits, accounts, keys] = await Promise.all([
       this.cloud.list<{ resourcetype: string; max: number }>(ctx, 'listResourceLimits', 'resourcelimit', {}),
-      this.vms(ctx), this.keyPairs(ctx),
+      this.cloud.list<{ name: string; vmtotal?: number; cputotal?: number; memorytotal?: number }>(ctx, 'listAccounts', 'account', cred.account ? { name: cred.account, ...(cred.domainId ? { domainid: cred.domainId } : {}) } : {}),
+      this.keyPairs(ctx),
     ]);
     const max = (type: string) => Number(limits.find((l) => String(l.resourcetype) === type)?.max ?? -1);
+    const account = accounts.find((a) => a.name === cred.account) ?? accounts[0];
     return {
       maxInstances: max('0'), maxCores: max('8'), maxRam: max('9'),
-      instances: vms.length, cores: vms.reduce((n, vm) => n + vm.cpunumber, 0), ram: vms.reduce((n, vm) => n + vm.memory, 0), keyPairs: keys.length,
+      instances: Number(account?.vmtotal ?? 0), cores: Number(account?.cputotal ?? 0), ram: Number(account?.memorytotal ?? 0), keyPairs: keys.length,
     };
   }
 

@@ -303,6 +303,7 @@ export class CloudStackVolume implements VolumeDriver {
   /** listResourceLimits: 2 volumes, 3 snapshots, 10 primary storage (GB). */
   async listLimits(req: VolumeRequest<'listLimits'>): Promise<VolumeResponse<'listLimits'>> {
     const ctx = req.context;
+    // Used amounts are counted here (data volumes only): CloudStack's volumetotal also counts root disks, which Cinder does not show.
     const [limits, vols, snaps] = await Promise.all([
       this.cloud.list<{ resourcetype: string; max: number }>(ctx, 'listResourceLimits', 'resourcelimit', {}),
       this.volumes(ctx), this.snapshots(ctx),

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloudStackGateway, type CloudStackHarness } from '../helpers/cloudstack.js';
-import type { TestResponse } from '../helpers/gateway.js';
+import { startGateway, type TestResponse } from '../helpers/gateway.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies, asserted field by field
 
@@ -241,8 +241,9 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     expectStatus(res, 200);
     const abs = (res.json as Json).limits.absolute;
     expect([abs.maxTotalInstances, abs.maxTotalCores, abs.maxTotalRAMSize]).to.deep.equal([20, 40, 81920]);
-    const mine = [...h.sim.state.vms.values()].filter((v) => v.account === h.account.account && v.state !== 'Destroyed');
-    expect(abs.totalInstancesUsed).to.equal(mine.length);
+    const mine = [...h.sim.state.vms.values()].filter((v) => v.account === h.account.account && !['Destroyed', 'Error'].includes(v.state));
+    expect([abs.totalInstancesUsed, abs.totalCoresUsed, abs.totalRAMUsed]).to.deep.equal([mine.length, mine.reduce((n, v) => n + v.cpunumber, 0), mine.reduce((n, v) => n + v.memory, 0)]);
+    expect(h.sim.calls.some((c) => c.command === 'listAccounts' && c.params.name === h.account.account)).to.equal(true);
   });
 
   it('quota sets are the resource limits, read-only', async () => {
@@ -275,6 +276,24 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     await until('group empty', async () => ((((await req('GET', `/os-server-groups/${group.id as string}`)).json as Json).server_group.members as string[]).length === 0 ? true : undefined));
     expectStatus(await req('DELETE', `/os-server-groups/${group.id as string}`), 204);
     expectStatus(await req('GET', `/os-server-groups/${group.id as string}`), 404);
+  });
+
+  it('a second gateway process sees the same job state: nothing about jobs is kept in the gateway', async () => {
+    const other = await startGateway({ backend: 'cloudstack', identity: { auth: ['cloudstack', 'local'] }, contract: true, cloudstack: { endpoint: h.sim.endpoint, timeoutMs: 5000, retries: 1 } });
+    try {
+      const token = await other.login(h.account.apiKey, h.account.secretKey, h.account.project);
+      const res = await req('POST', '/servers', { server: { name: 'seen-twice', flavorRef: offering(0).id, imageRef: template().id, networks: 'auto' } });
+      expectStatus(res, 202);
+      const id = (res.json as Json).server.id as string;
+      const there = await other.request('GET', `/compute/v2.1/servers/${id}`, { token, headers: MV });
+      expectStatus(there, 200);
+      expect((there.json as Json).server).to.include({ status: 'BUILD', 'OS-EXT-STS:task_state': 'spawning' });
+      await until('ACTIVE there', async () => (((await other.request('GET', `/compute/v2.1/servers/${id}`, { token, headers: MV })).json as Json).server.status === 'ACTIVE' ? true : undefined));
+      expectStatus(await other.request('DELETE', `/compute/v2.1/servers/${id}`, { token, headers: MV }), 204);
+      expectStatus(await req('GET', `/servers/${id}`), 404);
+    } finally {
+      await other.close();
+    }
   });
 
   it('what CloudStack cannot do is 501 (pause)', async () => {

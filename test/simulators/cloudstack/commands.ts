@@ -58,7 +58,20 @@ function volumeOf(s: SimState, vm: SimVm): void {
 export const COMMANDS: Record<string, Handler> = {
   // ---- accounts ----
   listusers: (_s, u) => ({ list: [{ id: u.id, username: u.username, account: u.account, accountid: u.accountId, domainid: u.domainId, domain: u.domain, apikey: u.apiKey, state: 'enabled', accounttype: 0, roletype: 'User' }], key: 'user' }),
-  listaccounts: (_s, u) => ({ list: [{ id: u.accountId, name: u.account, domainid: u.domainId, domain: u.domain, state: 'enabled', accounttype: 0, roletype: 'User' }], key: 'account' }),
+  listaccounts: (s, u) => {
+    // Resource counts as CloudStack keeps them per account (destroyed VMs no longer count).
+    const vms = mine(s.vms.values(), u).filter((v) => v.state !== 'Destroyed' && v.state !== 'Error');
+    const vols = mine(s.volumes.values(), u);
+    return {
+      list: [{
+        id: u.accountId, name: u.account, domainid: u.domainId, domain: u.domain, state: 'enabled', accounttype: 0, roletype: 'User',
+        vmtotal: vms.length, cputotal: vms.reduce((n, v) => n + v.cpunumber, 0), memorytotal: vms.reduce((n, v) => n + v.memory, 0),
+        volumetotal: vols.length, snapshottotal: mine(s.snapshots.values(), u).length,
+        primarystoragetotal: Math.round(vols.reduce((n, v) => n + (v.size as number), 0) / 1024 ** 3),
+      }],
+      key: 'account',
+    };
+  },
 
   // ---- zones, offerings ----
   listzones: (s, _u, p) => ({ list: byId(keyword(s.zones, p), p), key: 'zone' }),
