@@ -51,6 +51,10 @@ describe('cloudstack: images, volumes, networks', function () {
     expectStatus(patched, 200);
     expect(patched.json as Json).to.include({ name: 'alpine-3', description: 'Alpine 3' });
     expect([t.name, t.displaytext]).to.deep.equal(['alpine-3', 'Alpine 3']);
+    const schema = await req('GET', '/image/v2/schemas/image');
+    expectStatus(schema, 200);
+    expect((schema.json as Json).properties).to.have.property('cloudstack_url');
+    expectStatus(await req('GET', '/image/v2/schemas/images'), 200);
     const plain = await req('POST', '/image/v2/images', { name: 'no-url', disk_format: 'qcow2', container_format: 'bare' });
     expectStatus(plain, 400);
     expect(plain.text).to.include('cloudstack_url');
