@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { startCloudStackSimulator, type CloudStackSimulator } from '../simulators/cloudstack/server.js';
+import { CloudStackClient } from '../../drivers/cloudstack/client.js';
 
 const run = promisify(execFile);
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- cs JSON output, asserted field by field
@@ -99,6 +100,15 @@ describe('cs (python3-cs) against the CloudStack simulator', function () {
     const jobs = await cs(['listAsyncJobs']);
     const failed = (jobs.out.asyncjobs as Json[]).find((j) => j.jobstatus === 2)!;
     expect(failed.jobresult).to.deep.equal({ errorcode: 530, errortext: 'Unable to start VM: insufficient capacity' });
+  });
+
+  it('stackgate\'s client is accepted like cs; its request once expired (signatureVersion 3) is refused', async () => {
+    const client = new CloudStackClient({ endpoint: sim.endpoint, timeoutMs: 5000, retries: 0, signatureTtlSeconds: 60 });
+    const zones = await client.list<{ name: string }>({ apiKey, secretKey }, 'listZones', 'zone');
+    expect(zones.map((z) => z.name)).to.deep.equal(sim.state.zones.map((z) => z.name));
+    const stale = await fetch(`${sim.endpoint}?${client.signedQuery({ apiKey, secretKey }, 'listZones', {}, Date.now() - 120_000)}`);
+    expect(stale.status).to.equal(401);
+    expect(((await stale.json()) as Json).listzonesresponse.errorcode).to.equal(401);
   });
 
   it('an unknown command: 432, as CloudStack answers a command the user may not call', async () => {
