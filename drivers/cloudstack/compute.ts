@@ -578,6 +578,34 @@ export class CloudStackCompute implements ComputeDriver {
     });
   }
 
+  /**
+   * add/removeSecurityGroup: updateVirtualMachine securitygroupids, which
+   * CloudStack accepts for a stopped VM only (409 otherwise, with the reason).
+   */
+  private async changeGroups(ctx: Ctx, id: string, name: string, add: boolean): Promise<void> {
+    const { vm, job } = await this.read(ctx, id);
+    const groups = await this.cloud.list<{ id: string; name: string }>(ctx, 'listSecurityGroups', 'securitygroup', {});
+    const named = groups.filter((g) => g.name === name || g.id === name);
+    if (named.length > 1) throw Fault.conflict(`Multiple security groups found matching '${name}'. Use an ID to be more specific.`);
+    const group = named[0];
+    if (!group) throw Fault.notFound(`Security group ${name} not found.`);
+    const current = (vm.securitygroup ?? []).map((g) => g.id);
+    if (add && current.includes(group.id)) throw Fault.badRequest(`Security group ${name} is already associated with the instance ${id}`);
+    if (!add && !current.includes(group.id)) throw Fault.notFound(`Security group ${name} not associated with the instance ${id}`);
+    if (vm.state !== 'Stopped' || job) throw Fault.conflict(`Cannot change the security groups of instance ${id} while it is ${vm.state}: CloudStack changes them on a stopped server only.`);
+    const next = add ? [...current, group.id] : current.filter((g) => g !== group.id);
+    if (!next.length) throw Fault.badRequest(`Instance ${id} would have no security group: CloudStack keeps at least one.`);
+    await this.cloud.call(ctx, 'updateVirtualMachine', { id: vm.id, securitygroupids: next.join(',') });
+  }
+
+  async addSecurityGroupServer(req: ComputeRequest<'addSecurityGroupServer'>): Promise<ComputeResponse<'addSecurityGroupServer'>> {
+    await this.changeGroups(req.context, req.path.id, String((req.body as unknown as { addSecurityGroup: { name: string } }).addSecurityGroup.name ?? ''), true);
+  }
+
+  async removeSecurityGroupServer(req: ComputeRequest<'removeSecurityGroupServer'>): Promise<ComputeResponse<'removeSecurityGroupServer'>> {
+    await this.changeGroups(req.context, req.path.id, String((req.body as unknown as { removeSecurityGroup: { name: string } }).removeSecurityGroup.name ?? ''), false);
+  }
+
   // ---- volume attachments (attachVolume / detachVolume, async) -------------------------
 
   private attachmentView(ctx: Ctx, v: CsVolume, serverId: string): Json {

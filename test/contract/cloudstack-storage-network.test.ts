@@ -157,6 +157,17 @@ describe('cloudstack: images, volumes, networks', function () {
     expect(ports).to.have.length(1);
     expect(ports[0]!.security_groups).to.deep.equal([webId]);
     expectStatus(await req('DELETE', `/network/v2.0/security-groups/${webId}`), 409);
+    // Adding a group: updateVirtualMachine securitygroupids, for a stopped server only.
+    await until('ACTIVE', async () => (((await req('GET', `/compute/v2.1/servers/${serverId}`)).json as Json).server.status === 'ACTIVE' ? true : undefined));
+    expectStatus(await req('POST', `/compute/v2.1/servers/${serverId}/action`, { addSecurityGroup: { name: 'default' } }), 409);
+    expectStatus(await req('POST', `/compute/v2.1/servers/${serverId}/action`, { 'os-stop': null }), 202);
+    await until('SHUTOFF', async () => (((await req('GET', `/compute/v2.1/servers/${serverId}`)).json as Json).server.status === 'SHUTOFF' ? true : undefined));
+    expectStatus(await req('POST', `/compute/v2.1/servers/${serverId}/action`, { addSecurityGroup: { name: 'default' } }), 202);
+    const listed = ((await req('GET', `/compute/v2.1/servers/${serverId}/os-security-groups`)).json as Json).security_groups as Json[];
+    expect(listed.map((g) => g.name).sort()).to.deep.equal(['default', 'web']);
+    expectStatus(await req('POST', `/compute/v2.1/servers/${serverId}/action`, { removeSecurityGroup: { name: 'web' } }), 202);
+    expect(h.sim.state.vms.get(serverId)!.securitygroup.map((g) => g.name)).to.deep.equal(['default']);
+    expectStatus(await req('POST', `/compute/v2.1/servers/${serverId}/action`, { 'os-start': null }), 202);
   });
 
   it('floating IPs: create on a public network, associate to a port (static NAT), disassociate, release', async () => {

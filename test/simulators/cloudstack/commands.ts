@@ -300,6 +300,10 @@ export const COMMANDS: Record<string, Handler> = {
   },
   updatevirtualmachine: (s, u, p) => {
     const vm = s.owned(s.vms, p.id, u, 'id');
+    if (p.securitygroupids !== undefined) {
+      if (vm.state !== 'Stopped') throw new CsError(431, `Virtual machine ${vm.name} must be stopped to change its security groups`);
+      vm.securitygroup = p.securitygroupids.split(',').filter(Boolean).map((id) => s.owned(s.securityGroups, id, u, 'securitygroupids')).map((g) => ({ id: g.id, name: g.name }));
+    }
     if (p.displayname !== undefined) vm.displayname = p.displayname;
     return { one: { virtualmachine: vm } };
   },
