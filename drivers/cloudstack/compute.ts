@@ -533,6 +533,22 @@ export class CloudStackCompute implements ComputeDriver {
     await this.cloud.waitJob(req.context, jobid);
   }
 
+  /**
+   * os-server-password is getVMPassword: both are the generated password
+   * encrypted with the server's SSH key, base64. A server without one shows
+   * "" as Nova does (CloudStack answers 431 "No password … found").
+   */
+  async listServerServerPassword(req: ComputeRequest<'listServerServerPassword'>): Promise<ComputeResponse<'listServerServerPassword'>> {
+    const { vm } = await this.read(req.context, req.path.server_id);
+    try {
+      const r = await this.cloud.call<{ password?: { encryptedpassword?: string } }>(req.context, 'getVMPassword', { id: vm.id });
+      return out({ password: r.password?.encryptedpassword ?? '' });
+    } catch (err) {
+      if ((err as Fault).status === 400) return out({ password: '' });
+      throw err;
+    }
+  }
+
   // ---- interfaces (the VM's NICs; attach/detach not mapped) ------------------------------
 
   private interfaceView(ctx: Ctx, vm: CsVm, nic: NonNullable<CsVm['nic']>[number]): Json {

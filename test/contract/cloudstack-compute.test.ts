@@ -189,6 +189,11 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     const ifaces = ((await req('GET', `/servers/${serverId}/os-interface`)).json as Json).interfaceAttachments as Json[];
     expect(ifaces.map((i) => [i.port_id, i.net_id, i.mac_addr, i.fixed_ips[0].ip_address])).to.deep.equal(vm.nic.map((n) => [n.id, n.networkid, n.macaddress, n.ipaddress]));
     expectStatus(await req('GET', `/servers/${serverId}/os-interface/${vm.nic[0]!.id as string}`), 200);
+
+    // os-server-password is getVMPassword: "" until CloudStack has an encrypted password for the VM.
+    expect(((await req('GET', `/servers/${serverId}/os-server-password`)).json as Json).password).to.equal('');
+    vm.encryptedpassword = Buffer.from('encrypted-with-the-ssh-key').toString('base64');
+    expect(((await req('GET', `/servers/${serverId}/os-server-password`)).json as Json).password).to.equal(vm.encryptedpassword);
   });
 
   it('createImage is createTemplate from the root volume of a stopped server; the image is saving, then active', async () => {

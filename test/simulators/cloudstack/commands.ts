@@ -298,6 +298,11 @@ export const COMMANDS: Record<string, Handler> = {
     const job = s.startJob(u, 'rebootVirtualMachine', 'VirtualMachine', vm.id, () => ({ virtualmachine: vm }));
     return jobAnswer(vm.id, job.jobid);
   },
+  getvmpassword: (s, u, p) => {
+    const vm = s.owned(s.vms, p.id, u, 'id');
+    if (typeof vm.encryptedpassword !== 'string') throw new CsError(431, `No password for VM with id '${vm.id}' found. See management server logs for details`);
+    return { one: { password: { encryptedpassword: vm.encryptedpassword } } };
+  },
   updatevirtualmachine: (s, u, p) => {
     const vm = s.owned(s.vms, p.id, u, 'id');
     if (p.securitygroupids !== undefined) {
