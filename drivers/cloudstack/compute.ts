@@ -549,6 +549,31 @@ export class CloudStackCompute implements ComputeDriver {
     }
   }
 
+  // ---- consoles: createConsoleEndpoint (CloudStack's noVNC console proxy) ----------------
+
+  private async consoleUrl(ctx: Ctx, id: string): Promise<string> {
+    const { vm, job } = await this.read(ctx, id);
+    const st = serverState(vm, job);
+    if (st.status !== 'ACTIVE') throw Fault.conflict(`Cannot 'get_vnc_console' instance ${id} while it is in vm_state ${st.vm}`);
+    const r = await this.cloud.call<{ consoleendpoint?: { success?: boolean | string; url?: string; details?: string } }>(ctx, 'createConsoleEndpoint', { virtualmachineid: vm.id });
+    const url = r.consoleendpoint?.url;
+    if (!url || String(r.consoleendpoint?.success) === 'false') throw new Fault('backendError', `CloudStack gave no console for ${id}: ${r.consoleendpoint?.details ?? 'no url'}`);
+    return url;
+  }
+
+  /** os-getVNCConsole (novnc only: CloudStack's console proxy is noVNC). */
+  async getVncConsoleServer(req: ComputeRequest<'getVncConsoleServer'>): Promise<ComputeResponse<'getVncConsoleServer'>> {
+    const type = String((req.body as unknown as { 'os-getVNCConsole': { type: string } })['os-getVNCConsole'].type);
+    if (type !== 'novnc') throw Fault.badRequest(`Invalid console type ${type}: CloudStack serves noVNC consoles only.`);
+    return out({ console: { type, url: await this.consoleUrl(req.context, req.path.id) } });
+  }
+
+  async createServerRemoteConsole(req: ComputeRequest<'createServerRemoteConsole'>): Promise<ComputeResponse<'createServerRemoteConsole'>> {
+    const rc = (req.body as unknown as { remote_console: { protocol: string; type: string } }).remote_console;
+    if (rc.protocol !== 'vnc' || rc.type !== 'novnc') throw Fault.badRequest(`Unsupported console protocol ${rc.protocol}/${rc.type}: CloudStack serves vnc/novnc only.`);
+    return out({ remote_console: { protocol: 'vnc', type: 'novnc', url: await this.consoleUrl(req.context, req.path.server_id) } });
+  }
+
   // ---- interfaces (the VM's NICs; attach/detach not mapped) ------------------------------
 
   private interfaceView(ctx: Ctx, vm: CsVm, nic: NonNullable<CsVm['nic']>[number]): Json {

@@ -194,6 +194,13 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     expect(((await req('GET', `/servers/${serverId}/os-server-password`)).json as Json).password).to.equal('');
     vm.encryptedpassword = Buffer.from('encrypted-with-the-ssh-key').toString('base64');
     expect(((await req('GET', `/servers/${serverId}/os-server-password`)).json as Json).password).to.equal(vm.encryptedpassword);
+
+    // Consoles are CloudStack's noVNC console proxy (createConsoleEndpoint).
+    const rc = await req('POST', `/servers/${serverId}/remote-consoles`, { remote_console: { protocol: 'vnc', type: 'novnc' } });
+    expectStatus(rc, 200);
+    expect((rc.json as Json).remote_console.url).to.match(/^https:\/\/console\.cloud\.example\/.*token=[0-9a-f-]{36}$/);
+    expect(h.sim.calls.at(-1)).to.deep.include({ command: 'createConsoleEndpoint', verified: true });
+    expectStatus(await req('POST', `/servers/${serverId}/remote-consoles`, { remote_console: { protocol: 'spice', type: 'spice-html5' } }), 400);
   });
 
   it('createImage is createTemplate from the root volume of a stopped server; the image is saving, then active', async () => {

@@ -298,6 +298,13 @@ export const COMMANDS: Record<string, Handler> = {
     const job = s.startJob(u, 'rebootVirtualMachine', 'VirtualMachine', vm.id, () => ({ virtualmachine: vm }));
     return jobAnswer(vm.id, job.jobid);
   },
+  createconsoleendpoint: (s, u, p) => {
+    required(p, 'virtualmachineid');
+    const vm = s.owned(s.vms, p.virtualmachineid, u, 'virtualmachineid');
+    if (vm.state !== 'Running') throw new CsError(431, `VM ${vm.name} must be running to create a console endpoint`);
+    const token = randomUUID();
+    return { one: { consoleendpoint: { success: true, url: `https://console.cloud.example/resource/noVNC/vnc.html?port=8080&token=${token}`, websocket: { token, host: 'console.cloud.example', port: '8080', path: 'websockify' } } } };
+  },
   getvmpassword: (s, u, p) => {
     const vm = s.owned(s.vms, p.id, u, 'id');
     if (typeof vm.encryptedpassword !== 'string') throw new CsError(431, `No password for VM with id '${vm.id}' found. See management server logs for details`);
