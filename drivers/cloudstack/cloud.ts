@@ -12,7 +12,7 @@
  */
 import type { RequestContext } from '../../generated/common.js';
 import type { CloudStackConfig } from '../../src/config.js';
-import { Fault } from '../../src/faults.js';
+import { Fault, isFault } from '../../src/faults.js';
 import { JOB, isCloudStackCredential, type CloudStackClient, type CloudStackCredential, type CsJob, type Params } from './client.js';
 
 export interface CsZone { id: string; name: string; allocationstate?: string }
@@ -71,7 +71,14 @@ export class CloudStackCloud {
   /** The job in flight on an entity (its `jobid`), or undefined when none is pending any more. */
   async pendingJob(ctx: RequestContext, entity: { jobid?: string; jobstatus?: number }): Promise<CsJob | undefined> {
     if (!entity.jobid) return undefined;
-    const job = await this.client.job(this.cred(ctx), entity.jobid);
+    let job: CsJob;
+    try {
+      job = await this.client.job(this.cred(ctx), entity.jobid);
+    } catch (err) {
+      // A job CloudStack has already purged (431): nothing is pending any more; the entity's own state speaks.
+      if (isFault(err) && err.status === 400) return undefined;
+      throw err;
+    }
     return job.jobstatus === JOB.PENDING ? job : undefined;
   }
 

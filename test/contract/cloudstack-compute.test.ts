@@ -308,6 +308,20 @@ describe('cloudstack: compute (Nova over CloudStack virtual machines and async j
     }
   });
 
+  it('a job id CloudStack has purged (queryAsyncJobResult 431) leaves the VM\'s own state', async () => {
+    const list = ((await req('GET', '/servers/detail')).json as Json).servers as Json[];
+    const active = list.find((x) => x.status === 'ACTIVE')!;
+    const vm = h.sim.state.vms.get(active.id)!;
+    Object.assign(vm, { jobid: '0e0e0e0e-0000-4000-8000-000000000000', jobstatus: 0 });
+    try {
+      const shown = await server(active.id);
+      expect([shown.status, shown['OS-EXT-STS:task_state']]).to.deep.equal(['ACTIVE', null]);
+    } finally {
+      delete vm.jobid;
+      delete vm.jobstatus;
+    }
+  });
+
   it('what CloudStack cannot do is 501 (pause)', async () => {
     const list = ((await req('GET', '/servers')).json as Json).servers as Json[];
     expectStatus(await req('POST', `/servers/${list[0]!.id as string}/action`, { pause: null }), 501);
