@@ -21,7 +21,7 @@ describe('config: softlayer', () => {
     ['a flavor without disk', { softlayer: { flavors: [{ name: 'x', vcpus: 1, ramMb: 1024 }] } }, /softlayer\.flavors\.0/],
     ['a datacenter that is no SoftLayer short name', { softlayer: { datacenter: 'Dallas' } }, /softlayer\.datacenter/],
     ['an unknown key', { softlayer: { apiKey: 'x' } }, /softlayer\.apiKey: unknown key/],
-    ['an unknown auth plugin', { identity: { auth: ['cloudstack'] } }, /identity\.auth/],
+    ['an unknown auth plugin', { identity: { auth: ['kerberos'] } }, /identity\.auth/],
     ['mapped users with local first', { identity: { auth: ['local', 'softlayer'] }, softlayer: { mappedUsers: { ops: { username: 'SL1', apiKeyEnv: 'SL_KEY' } } } }, /'softlayer' before 'local'/],
   ];
   for (const [what, overrides, message] of bad) {
