@@ -52,3 +52,83 @@ export function nextLink(url: string, query: Record<string, unknown>, marker: st
   u.searchParams.set('marker', marker);
   return { rel: 'next', href: u.toString() };
 }
+
+type Doc = Record<string, unknown>;
+
+/** Query keys that page or shape a list rather than filter it. */
+const NOT_FILTERS = new Set(['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir']);
+
+/**
+ * A Neutron list over documents a backend has in memory: any scalar field
+ * filters (repeated values: any of them; list fields: any member), `fields`
+ * picks keys, `limit`/`marker` page (limit 0 or none: all) with
+ * `<collection>_links`. A marker not in the list is a 404, as Neutron answers.
+ */
+export function neutronListing(items: readonly Doc[], query: Record<string, unknown>, collection: string, url: string): Doc {
+  let list = [...items];
+  for (const [k, v] of Object.entries(query)) {
+    if (NOT_FILTERS.has(k) || v === undefined) continue;
+    const wanted = (Array.isArray(v) ? v : [v]).map(String);
+    list = list.filter((item) => {
+      const have = item[k];
+      if (have === undefined) return false;
+      if (Array.isArray(have)) return wanted.some((w) => have.map(String).includes(w));
+      if (typeof have === 'boolean') return wanted.some((w) => w.toLowerCase() === String(have)); // Neutron takes True/true
+      return wanted.includes(String(have));
+    });
+  }
+  let start = 0;
+  if (typeof query.marker === 'string') {
+    const i = list.findIndex((x) => x.id === query.marker);
+    if (i < 0) throw Fault.notFound(`Marker ${query.marker} could not be found.`);
+    start = i + 1;
+  }
+  const limit = query.limit === undefined ? list.length : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest(`Bad limit request: limit must be an integer 0 or greater and not '${String(query.limit)}'.`);
+  const page = list.slice(start, limit === 0 ? undefined : start + limit);
+  const fields = query.fields === undefined ? null : (Array.isArray(query.fields) ? query.fields : [query.fields]).map(String);
+  const body: Doc = { [collection]: fields ? page.map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => fields.includes(k)))) : page };
+  if (limit > 0 && start + limit < list.length && page.length) {
+    const u = new URL(url);
+    u.searchParams.set('marker', String(page[page.length - 1]!.id));
+    body[`${collection}_links`] = [{ rel: 'next', href: u.toString() }];
+  }
+  return body;
+}
+
+/**
+ * A Glance v2 image list over image views a backend has in memory: equality
+ * filters on `filterKeys` (`visibility=all` is no filter), `sort_key`/`sort_dir`
+ * (default created_at desc, then id), `limit` (default 25) and `marker` (400 when
+ * unknown), with `first`, `next` and `schema` as Glance writes them.
+ */
+export function glanceImageListing(images: readonly Doc[], query: Record<string, unknown>, filterKeys: readonly string[]): Doc {
+  let list = [...images];
+  for (const key of filterKeys) {
+    const want = query[key];
+    if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
+  }
+  const sortKey = typeof query.sort_key === 'string' ? query.sort_key : 'created_at';
+  const desc = query.sort_dir !== 'asc';
+  list.sort((a, b) => {
+    const c = String(a[sortKey] ?? '').localeCompare(String(b[sortKey] ?? '')) || String(a.id).localeCompare(String(b.id));
+    return desc ? -c : c;
+  });
+  let start = 0;
+  if (typeof query.marker === 'string') {
+    const i = list.findIndex((v) => v.id === query.marker);
+    if (i < 0) throw Fault.badRequest(`marker [${query.marker}] not found`);
+    start = i + 1;
+  }
+  const limit = query.limit === undefined ? 25 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest('limit param must be an integer');
+  const page = list.slice(start, start + limit);
+  const body: Doc = { images: page, first: '/v2/images', schema: '/v2/schemas/images' };
+  if (start + limit < list.length && page.length) {
+    const u = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (k !== 'marker' && typeof v === 'string') u.set(k, v);
+    u.set('marker', String(page[page.length - 1]!.id));
+    body.next = `/v2/images?${u.toString()}`;
+  }
+  return body;
+}

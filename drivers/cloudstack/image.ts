@@ -13,6 +13,7 @@ import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/i
 import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { CloudStackCloud, isoZ, type CsTemplate } from './cloud.js';
+import { glanceImageListing } from '../../src/paging.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -83,34 +84,8 @@ export class CloudStackImage implements ImageDriver {
     // One template is registered per zone: the same id may come once per zone.
     const seen = new Set<string>();
     const [templates, isos] = await Promise.all([this.cloud.templates(ctx), this.cloud.isos(ctx)]);
-    let list = [...templates, ...isos].filter((t) => !seen.has(t.id) && seen.add(t.id)).map((t) => this.view(ctx, t));
-    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format'] as const) {
-      const want = q[key];
-      if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
-    }
-    const sortKey = typeof q.sort_key === 'string' ? q.sort_key : 'created_at';
-    const desc = q.sort_dir !== 'asc';
-    list.sort((a, b) => {
-      const c = String(a[sortKey] ?? '').localeCompare(String(b[sortKey] ?? '')) || String(a.id).localeCompare(String(b.id));
-      return desc ? -c : c;
-    });
-    let start = 0;
-    if (typeof q.marker === 'string') {
-      const i = list.findIndex((v) => v.id === q.marker);
-      if (i < 0) throw Fault.badRequest(`marker [${q.marker}] not found`);
-      start = i + 1;
-    }
-    const limit = q.limit === undefined ? 25 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest('limit param must be an integer');
-    const page = list.slice(start, start + limit);
-    const body: Json = { images: page, first: '/v2/images', schema: '/v2/schemas/images' };
-    if (start + limit < list.length && page.length) {
-      const u = new URLSearchParams();
-      for (const [k, v] of Object.entries(q)) if (k !== 'marker' && typeof v === 'string') u.set(k, v);
-      u.set('marker', String(page[page.length - 1]!.id));
-      body.next = `/v2/images?${u.toString()}`;
-    }
-    return out(body);
+    const list = [...templates, ...isos].filter((t) => !seen.has(t.id) && seen.add(t.id)).map((t) => this.view(ctx, t));
+    return out(glanceImageListing(list, q, ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format']));
   }
 
   /**

@@ -14,6 +14,8 @@ import type { RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { CloudStackCloud, isUuid, isoZ, type CsZone } from './cloud.js';
 import type { CsVm } from './compute.js';
+import { neutronListing } from '../../src/paging.js';
+import { ipv4Allocation } from '../../src/subnets.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -41,46 +43,6 @@ function derivedId(kind: string, id: string): string {
 /** The id of the one subnet of a guest network. */
 export function subnetIdOf(networkId: string): string {
   return derivedId('subnet', networkId);
-}
-
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** Neutron list conventions: filter by any scalar field, `fields`, limit/marker. */
-function listing(items: Json[], q: Json, key: string, ctx: Ctx): Json {
-  let list = items;
-  for (const [k, v] of Object.entries(q)) {
-    if (['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir'].includes(k)) continue;
-    const wanted = (Array.isArray(v) ? v : [v]).map(String);
-    list = list.filter((item) => {
-      const have = item[k];
-      if (have === undefined) return false;
-      if (Array.isArray(have)) return wanted.some((w) => have.map(String).includes(w));
-      if (typeof have === 'boolean') return wanted.some((w) => w.toLowerCase() === String(have)); // Neutron takes True/true
-      return wanted.includes(String(have));
-    });
-  }
-  let start = 0;
-  if (typeof q.marker === 'string') {
-    const i = list.findIndex((x) => x.id === q.marker);
-    if (i < 0) throw Fault.notFound(`Marker ${q.marker} could not be found.`);
-    start = i + 1;
-  }
-  const limit = q.limit === undefined ? list.length : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest(`Bad limit request: limit must be an integer 0 or greater and not '${String(q.limit)}'.`);
-  const page = list.slice(start, limit === 0 ? undefined : start + limit);
-  const fields = q.fields === undefined ? null : (Array.isArray(q.fields) ? q.fields : [q.fields]).map(String);
-  const body: Json = { [key]: fields ? page.map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => fields.includes(k)))) : page };
-  if (limit > 0 && start + limit < list.length && page.length) {
-    const u = new URL(ctx.url);
-    u.searchParams.set('marker', String(page[page.length - 1]!.id));
-    body[`${key}_links`] = [{ rel: 'next', href: u.toString() }];
-  }
-  return body;
 }
 
 export class CloudStackNetwork implements NetworkDriver {
@@ -123,7 +85,7 @@ export class CloudStackNetwork implements NetworkDriver {
   }
 
   async listNetworks(req: NetworkRequest<'listNetworks'>): Promise<NetworkResponse<'listNetworks'>> {
-    return out(listing(await this.allNetworks(req.context), req.query as Json, 'networks', req.context));
+    return out(neutronListing(await this.allNetworks(req.context), req.query as Json, 'networks', req.context.url));
   }
 
   async showNetwork(req: NetworkRequest<'showNetwork'>): Promise<NetworkResponse<'showNetwork'>> {
@@ -134,12 +96,10 @@ export class CloudStackNetwork implements NetworkDriver {
 
   private subnetView(ctx: Ctx, n: CsNetwork): Json {
     const [net, bits] = (n.cidr ?? '0.0.0.0/32').split('/');
-    const size = 2 ** (32 - Number(bits));
-    const base = ipToInt(net!);
-    const gateway = n.gateway ?? intToIp(base + 1);
+    const { gateway_ip: gateway, allocation_pools } = ipv4Allocation(net!, Number(bits), n.gateway);
     return {
       id: derivedId('subnet', n.id), name: n.cidr ?? '', network_id: n.id, cidr: n.cidr ?? '', ip_version: 4, gateway_ip: gateway,
-      allocation_pools: size > 4 ? [{ start: intToIp(ipToInt(gateway) + 1), end: intToIp(base + size - 2) }] : [],
+      allocation_pools,
       enable_dhcp: true, dns_nameservers: [], host_routes: [], ipv6_ra_mode: null, ipv6_address_mode: null,
       subnetpool_id: null, segment_id: null, service_types: [], description: '', tags: [],
       tenant_id: this.project(ctx), project_id: this.project(ctx), created_at: EPOCH, updated_at: EPOCH, revision_number: 0,
@@ -149,7 +109,7 @@ export class CloudStackNetwork implements NetworkDriver {
   async listSubnets(req: NetworkRequest<'listSubnets'>): Promise<NetworkResponse<'listSubnets'>> {
     const ctx = req.context;
     const subnets = (await this.guestNetworks(ctx)).filter((n) => n.cidr).map((n) => this.subnetView(ctx, n));
-    return out(listing(subnets, req.query as Json, 'subnets', ctx));
+    return out(neutronListing(subnets, req.query as Json, 'subnets', ctx.url));
   }
 
   async showSubnet(req: NetworkRequest<'showSubnet'>): Promise<NetworkResponse<'showSubnet'>> {
@@ -174,7 +134,7 @@ export class CloudStackNetwork implements NetworkDriver {
   }
 
   async listPorts(req: NetworkRequest<'listPorts'>): Promise<NetworkResponse<'listPorts'>> {
-    return out(listing(await this.ports(req.context), req.query as Json, 'ports', req.context));
+    return out(neutronListing(await this.ports(req.context), req.query as Json, 'ports', req.context.url));
   }
 
   async showPort(req: NetworkRequest<'showPort'>): Promise<NetworkResponse<'showPort'>> {
@@ -185,7 +145,7 @@ export class CloudStackNetwork implements NetworkDriver {
 
   async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
     const zones = await this.cloud.zones(req.context);
-    return out(listing(zones.map((z) => ({ name: z.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context));
+    return out(neutronListing(zones.map((z) => ({ name: z.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context.url));
   }
 
   // ---- security groups (CloudStack's, with ingress and egress rules) -------------------
@@ -234,7 +194,7 @@ export class CloudStackNetwork implements NetworkDriver {
   async listSecurityGroups(req: NetworkRequest<'listSecurityGroups'>): Promise<NetworkResponse<'listSecurityGroups'>> {
     const ctx = req.context;
     const groups = await this.groups(ctx);
-    return out(listing(groups.map((g) => this.groupView(ctx, groups, g)), req.query as Json, 'security_groups', ctx));
+    return out(neutronListing(groups.map((g) => this.groupView(ctx, groups, g)), req.query as Json, 'security_groups', ctx.url));
   }
 
   async showSecurityGroup(req: NetworkRequest<'showSecurityGroup'>): Promise<NetworkResponse<'showSecurityGroup'>> {
@@ -266,7 +226,7 @@ export class CloudStackNetwork implements NetworkDriver {
   async listSecurityGroupRules(req: NetworkRequest<'listSecurityGroupRules'>): Promise<NetworkResponse<'listSecurityGroupRules'>> {
     const ctx = req.context;
     const groups = await this.groups(ctx);
-    return out(listing(groups.flatMap((g) => this.rules(ctx, groups, g)), req.query as Json, 'security_group_rules', ctx));
+    return out(neutronListing(groups.flatMap((g) => this.rules(ctx, groups, g)), req.query as Json, 'security_group_rules', ctx.url));
   }
 
   private async findRule(ctx: Ctx, id: string): Promise<{ rule: Json; groups: CsSecurityGroup[] }> {
@@ -359,7 +319,7 @@ export class CloudStackNetwork implements NetworkDriver {
   async listFloatingips(req: NetworkRequest<'listFloatingips'>): Promise<NetworkResponse<'listFloatingips'>> {
     const ctx = req.context;
     const [ips, zones, ports] = await Promise.all([this.publicIps(ctx), this.cloud.zones(ctx), this.ports(ctx)]);
-    return out(listing(await Promise.all(ips.map((ip) => this.floatingView(ctx, ip, zones, ports))), req.query as Json, 'floatingips', ctx));
+    return out(neutronListing(await Promise.all(ips.map((ip) => this.floatingView(ctx, ip, zones, ports))), req.query as Json, 'floatingips', ctx.url));
   }
 
   async showFloatingip(req: NetworkRequest<'showFloatingip'>): Promise<NetworkResponse<'showFloatingip'>> {

@@ -10,6 +10,8 @@ import type { NetworkDriver, NetworkRequest, NetworkResponse } from '../../gener
 import type { RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { SoftLayerCloud, isoZ, slId, slUuid } from './cloud.js';
+import { neutronListing } from '../../src/paging.js';
+import { ipv4Allocation } from '../../src/subnets.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -48,45 +50,6 @@ export const GROUP_MASK = 'mask[id,name,description,createDate,modifyDate,rules[
 
 type Body = Record<string, unknown>;
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** Neutron list conventions: filter by any scalar field, `fields`, limit/marker. */
-function listing(items: Json[], q: Json, key: string, ctx: Ctx): Json {
-  let list = items;
-  for (const [k, v] of Object.entries(q)) {
-    if (['fields', 'limit', 'marker', 'page_reverse', 'sort_key', 'sort_dir'].includes(k)) continue;
-    const wanted = (Array.isArray(v) ? v : [v]).map(String);
-    list = list.filter((item) => {
-      const have = item[k];
-      if (have === undefined) return false;
-      if (Array.isArray(have)) return wanted.some((w) => have.map(String).includes(w));
-      return wanted.includes(String(have));
-    });
-  }
-  let start = 0;
-  if (typeof q.marker === 'string') {
-    const i = list.findIndex((x) => x.id === q.marker);
-    if (i < 0) throw Fault.notFound(`Marker ${q.marker} could not be found.`);
-    start = i + 1;
-  }
-  const limit = q.limit === undefined ? list.length : Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest(`Bad limit request: limit must be an integer 0 or greater and not '${String(q.limit)}'.`);
-  const page = list.slice(start, limit === 0 ? undefined : start + limit);
-  const fields = q.fields === undefined ? null : (Array.isArray(q.fields) ? q.fields : [q.fields]).map(String);
-  const body: Json = { [key]: fields ? page.map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => fields.includes(k)))) : page };
-  if (limit > 0 && start + limit < list.length && page.length) {
-    const u = new URL(ctx.url);
-    u.searchParams.set('marker', String(page[page.length - 1]!.id));
-    body[`${key}_links`] = [{ rel: 'next', href: u.toString() }];
-  }
-  return body;
-}
-
 export class SoftLayerNetwork implements NetworkDriver {
   constructor(private readonly cloud: SoftLayerCloud) {}
 
@@ -112,11 +75,8 @@ export class SoftLayerNetwork implements NetworkDriver {
   }
 
   private subnetView(ctx: Ctx, s: SlSubnet): Json {
-    const size = 2 ** (32 - s.cidr);
-    const base = ipToInt(s.networkIdentifier);
-    const gateway = s.gateway ?? intToIp(base + 1);
     // SoftLayer keeps the network, gateway and broadcast addresses; guests get the rest.
-    const pools = size > 4 ? [{ start: intToIp(ipToInt(gateway) + 1), end: intToIp(base + size - 2) }] : [];
+    const { gateway_ip: gateway, allocation_pools: pools } = ipv4Allocation(s.networkIdentifier, s.cidr, s.gateway);
     return {
       id: slUuid('subnet', s.id), name: `${s.networkIdentifier}/${s.cidr}`, network_id: slUuid('vlan', s.networkVlanId),
       cidr: `${s.networkIdentifier}/${s.cidr}`, ip_version: s.version ?? 4, gateway_ip: gateway, allocation_pools: pools,
@@ -146,7 +106,7 @@ export class SoftLayerNetwork implements NetworkDriver {
   async listNetworks(req: NetworkRequest<'listNetworks'>): Promise<NetworkResponse<'listNetworks'>> {
     const ctx = req.context;
     const vlans = await this.cloud.listAll<SlVlan>(ctx, 'SoftLayer_Account', 'getNetworkVlans', { mask: VLAN_MASK });
-    return out(listing(vlans.map((v) => this.networkView(ctx, v)), req.query as Json, 'networks', ctx));
+    return out(neutronListing(vlans.map((v) => this.networkView(ctx, v)), req.query as Json, 'networks', ctx.url));
   }
 
   async showNetwork(req: NetworkRequest<'showNetwork'>): Promise<NetworkResponse<'showNetwork'>> {
@@ -161,7 +121,7 @@ export class SoftLayerNetwork implements NetworkDriver {
   async listSubnets(req: NetworkRequest<'listSubnets'>): Promise<NetworkResponse<'listSubnets'>> {
     const ctx = req.context;
     const subnets = await this.cloud.listAll<SlSubnet>(ctx, 'SoftLayer_Account', 'getSubnets', { mask: SUBNET_MASK });
-    return out(listing(subnets.map((s) => this.subnetView(ctx, s)), req.query as Json, 'subnets', ctx));
+    return out(neutronListing(subnets.map((s) => this.subnetView(ctx, s)), req.query as Json, 'subnets', ctx.url));
   }
 
   async showSubnet(req: NetworkRequest<'showSubnet'>): Promise<NetworkResponse<'showSubnet'>> {
@@ -179,7 +139,7 @@ export class SoftLayerNetwork implements NetworkDriver {
   }
 
   async listPorts(req: NetworkRequest<'listPorts'>): Promise<NetworkResponse<'listPorts'>> {
-    return out(listing(await this.ports(req.context), req.query as Json, 'ports', req.context));
+    return out(neutronListing(await this.ports(req.context), req.query as Json, 'ports', req.context.url));
   }
 
   async showPort(req: NetworkRequest<'showPort'>): Promise<NetworkResponse<'showPort'>> {
@@ -207,7 +167,7 @@ export class SoftLayerNetwork implements NetworkDriver {
 
   async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
     const dcs = await this.cloud.datacenters(req.context);
-    return out(listing(dcs.map((d) => ({ name: d.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context));
+    return out(neutronListing(dcs.map((d) => ({ name: d.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context.url));
   }
 
   // ---- security groups (SoftLayer_Network_SecurityGroup) ------------------------------
@@ -245,7 +205,7 @@ export class SoftLayerNetwork implements NetworkDriver {
 
   async listSecurityGroups(req: NetworkRequest<'listSecurityGroups'>): Promise<NetworkResponse<'listSecurityGroups'>> {
     const ctx = req.context;
-    return out(listing((await this.groups(ctx)).map((g) => this.groupView(ctx, g)), req.query as Json, 'security_groups', ctx));
+    return out(neutronListing((await this.groups(ctx)).map((g) => this.groupView(ctx, g)), req.query as Json, 'security_groups', ctx.url));
   }
 
   async showSecurityGroup(req: NetworkRequest<'showSecurityGroup'>): Promise<NetworkResponse<'showSecurityGroup'>> {
@@ -283,7 +243,7 @@ export class SoftLayerNetwork implements NetworkDriver {
   async listSecurityGroupRules(req: NetworkRequest<'listSecurityGroupRules'>): Promise<NetworkResponse<'listSecurityGroupRules'>> {
     const ctx = req.context;
     const rules = (await this.groups(ctx)).flatMap((g) => (g.rules ?? []).map((r) => this.ruleView(ctx, g.id, r)));
-    return out(listing(rules, req.query as Json, 'security_group_rules', ctx));
+    return out(neutronListing(rules, req.query as Json, 'security_group_rules', ctx.url));
   }
 
   private async findRule(ctx: Ctx, id: string): Promise<{ group: SlSecurityGroup; rule: SlRule }> {
