@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { startGateway, type Harness } from '../helpers/gateway.js';
 import { echoModule, seen } from '../helpers/echo-backend.js';
 import { SERVICES } from '../../generated/services.js';
-import { expectFault } from './every-operation.test.js';
+import { expectFault } from '../helpers/every-operation.js';
 
 const compute = SERVICES.find((s) => s.name === 'compute')!;
 const identity = SERVICES.find((s) => s.name === 'identity')!;
