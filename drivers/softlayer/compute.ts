@@ -5,7 +5,8 @@
  * limits and quotas (read-only: SoftLayer has no per-project quota sets), and
  * Nova's image proxy over block device template groups.
  *
- * Server ids are SoftLayer guest ids; image ids are template globalIdentifiers.
+ * Server ids are SoftLayer guest ids; image ids are template globalIdentifiers,
+ * or name-based ids of OS reference codes (cloud.ts, osImageUuid).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { ComputeDriver, ComputeRequest, ComputeResponse } from '../../generated/index.js';
@@ -14,7 +15,7 @@ import { Fault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate } from '../../src/paging.js';
 import type { SoftLayerFlavor } from '../../src/config.js';
-import { SoftLayerCloud, isoZ, slId, slUuid, type SlTemplate } from './cloud.js';
+import { SoftLayerCloud, isOsImageUuid, isoZ, osImageUuid, slId, slUuid, type SlOsOption, type SlTemplate } from './cloud.js';
 import { templateStatus } from './image.js';
 import { getStorage, listStorage, type SlStorage } from './volume.js';
 import { GROUP_MASK, type SlSecurityGroup } from './network.js';
@@ -36,6 +37,8 @@ export interface SlGuest {
   datacenter?: { id?: number; name: string };
   blockDevices?: { device: string; diskImage?: { capacity: number; units?: string } }[];
   blockDeviceTemplateGroup?: { globalIdentifier: string; name?: string };
+  /** The OS the guest was ordered or reloaded with (also set when a template carries one). */
+  operatingSystemReferenceCode?: string;
   sshKeys?: { id: number; label: string }[];
   networkComponents?: {
     id: number; port: number; macAddress?: string; primaryIpAddress?: string; networkVlanId?: number | null; status?: string;
@@ -47,7 +50,7 @@ export interface SlGuest {
 
 export const GUEST_MASK = 'mask[id,globalIdentifier,hostname,domain,accountId,maxCpu,maxMemory,createDate,modifyDate,provisionDate,'
   + 'primaryIpAddress,primaryBackendIpAddress,notes,powerState[keyName,name],activeTransaction[id,transactionStatus[name,friendlyName]],'
-  + 'datacenter[id,name],blockDevices[device,diskImage[capacity,units]],blockDeviceTemplateGroup[globalIdentifier,name],sshKeys[id,label],'
+  + 'datacenter[id,name],blockDevices[device,diskImage[capacity,units]],blockDeviceTemplateGroup[globalIdentifier,name],operatingSystemReferenceCode,sshKeys[id,label],'
   + 'networkComponents[id,port,macAddress,primaryIpAddress,networkVlanId,status,primarySubnet[id],securityGroupBindings[securityGroupId]],tagReferences[tag[name]]]';
 
 /** Nova's power_state numbers (nova/compute/power_state.py). */
@@ -150,7 +153,8 @@ export class SoftLayerCompute implements ComputeDriver {
     const st = guestStatus(g);
     const f = this.flavorFor(g);
     const created = isoZ(g.createDate)!;
-    const imageId = g.blockDeviceTemplateGroup?.globalIdentifier;
+    // A guest from a template shows the template; one ordered by OS reference code, that code's image.
+    const imageId = g.blockDeviceTemplateGroup?.globalIdentifier ?? (g.operatingSystemReferenceCode ? osImageUuid(g.operatingSystemReferenceCode) : undefined);
     const v: Json = {
       id: slUuid('guest', g.id),
       name: this.nameOf(g),
@@ -289,9 +293,9 @@ export class SoftLayerCompute implements ComputeDriver {
     if (!flavor) throw Fault.badRequest(`Flavor ${String(s.flavorRef)} could not be found.`);
     const imageRef = String(s.imageRef ?? '').replace(/^.*\/images\//, '');
     if (!imageRef) throw Fault.badRequest('Booting from volume is not supported by the SoftLayer backend: give an imageRef.');
-    let image: SlTemplate;
+    let image: { template: SlTemplate } | { os: SlOsOption };
     try {
-      image = await this.cloud.template(ctx, imageRef);
+      image = isOsImageUuid(imageRef) ? { os: await this.cloud.osOption(ctx, imageRef) } : { template: await this.cloud.template(ctx, imageRef) };
     } catch (err) {
       if ((err as Fault).status === 404) throw Fault.badRequest(`Image ${imageRef} could not be found.`);
       throw err;
@@ -302,7 +306,9 @@ export class SoftLayerCompute implements ComputeDriver {
       ...(flavor.preset ? { supplementalCreateObjectOptions: { flavorKeyName: flavor.name } } : {
         startCpus: flavor.vcpus, maxMemory: flavor.ramMb, blockDevices: [{ device: '0', diskImage: { capacity: flavor.diskGb } }],
       }),
-      datacenter: { name: az }, blockDeviceTemplateGroup: { globalIdentifier: image.globalIdentifier },
+      datacenter: { name: az },
+      // An OS image is installed by its reference code; a template is booted from.
+      ...('os' in image ? { operatingSystemReferenceCode: image.os.code } : { blockDeviceTemplateGroup: { globalIdentifier: image.template.globalIdentifier } }),
     };
     if (typeof s.key_name === 'string' && s.key_name) {
       const key = await this.keyByName(ctx, s.key_name);
@@ -395,8 +401,18 @@ export class SoftLayerCompute implements ComputeDriver {
     const ctx = req.context;
     const b = (req.body as unknown as { rebuild: Json }).rebuild;
     const imageRef = String(b.imageRef ?? '').replace(/^.*\/images\//, '');
-    const image = await this.cloud.template(ctx, imageRef).catch((err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; });
-    const config: Json = { imageTemplateId: image.id };
+    const notFound = (err: Fault) => { throw err.status === 404 ? Fault.badRequest(`Image ${imageRef} could not be found.`) : err; };
+    const config: Json = {};
+    if (isOsImageUuid(imageRef)) {
+      // Without a template, reloadOperatingSystem reinstalls the guest's own OS: only that OS image can be rebuilt to.
+      const os = await this.cloud.osOption(ctx, imageRef).catch(notFound);
+      const current = await this.guest(ctx, req.path.id);
+      if (current.blockDeviceTemplateGroup || current.operatingSystemReferenceCode !== os.code) {
+        throw Fault.badRequest(`Instance ${req.path.id} runs ${current.blockDeviceTemplateGroup?.name ?? current.operatingSystemReferenceCode ?? 'another image'}: SoftLayer reloads a guest with its own OS or with a template, not with another OS code.`);
+      }
+    } else {
+      config.imageTemplateId = (await this.cloud.template(ctx, imageRef).catch(notFound)).id;
+    }
     if (typeof b.key_name === 'string' && atLeast(ctx.microversion, '2.54')) {
       const key = await this.keyByName(ctx, b.key_name);
       if (!key) throw Fault.badRequest('Invalid key_name provided.');
@@ -872,11 +888,26 @@ export class SoftLayerCompute implements ComputeDriver {
     };
   }
 
+  /** An OS reference code as Nova's proxy shows an image (name = the code, as in Glance). */
+  private novaOsImageView(ctx: Ctx, os: SlOsOption, detail: boolean): Json {
+    const id = osImageUuid(os.code);
+    const glance = ctx.endpoint.replace(/\/compute$/, '/image');
+    const v: Json = { id, name: os.code, links: [...this.links(ctx, 'images', id), { rel: 'alternate', type: 'application/vnd.openstack.image', href: `${glance}/images/${id}` }] };
+    if (!detail) return v;
+    const epoch = '1970-01-01T00:00:00Z';
+    return { ...v, status: 'ACTIVE', progress: 100, minDisk: 0, minRam: 0, created: epoch, updated: epoch, metadata: { softlayer_os_code: os.code }, 'OS-EXT-IMG-SIZE:size': 0 };
+  }
+
+  /** Templates first, then the OS reference codes. */
   private async imagePage(ctx: Ctx, q: Json, detail: boolean) {
-    let list = await this.cloud.templates(ctx);
+    const [templates, oses] = await Promise.all([this.cloud.templates(ctx), this.cloud.osOptions(ctx)]);
+    let list = [
+      ...templates.map((t) => ({ id: t.globalIdentifier, name: t.name, view: () => this.novaImageView(ctx, t, detail) })),
+      ...oses.map((o) => ({ id: osImageUuid(o.code), name: o.code, view: () => this.novaOsImageView(ctx, o, detail) })),
+    ];
     if (typeof q.name === 'string') list = list.filter((t) => t.name === q.name);
-    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (t) => t.globalIdentifier);
-    return { images: items.map((t) => this.novaImageView(ctx, t, detail)), ...(more ? { images_links: [nextLink(ctx.url, q, items[items.length - 1]!.globalIdentifier)] } : {}) };
+    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (t) => t.id);
+    return { images: items.map((t) => t.view()), ...(more ? { images_links: [nextLink(ctx.url, q, items[items.length - 1]!.id)] } : {}) };
   }
 
   async listImages(req: ComputeRequest<'listImages'>): Promise<ComputeResponse<'listImages'>> {
@@ -888,10 +919,15 @@ export class SoftLayerCompute implements ComputeDriver {
   }
 
   async showImage(req: ComputeRequest<'showImage'>): Promise<ComputeResponse<'showImage'>> {
+    if (isOsImageUuid(req.path.id)) return out({ image: this.novaOsImageView(req.context, await this.cloud.osOption(req.context, req.path.id), true) });
     return out({ image: this.novaImageView(req.context, await this.cloud.template(req.context, req.path.id), true) });
   }
 
   async deleteImage(req: ComputeRequest<'deleteImage'>): Promise<ComputeResponse<'deleteImage'>> {
+    if (isOsImageUuid(req.path.id)) {
+      const os = await this.cloud.osOption(req.context, req.path.id);
+      throw Fault.forbidden(`${os.code} is an operating system SoftLayer installs: it cannot be deleted.`);
+    }
     const t = await this.cloud.template(req.context, req.path.id);
     if (t.publicFlag) throw Fault.forbidden('Public SoftLayer images cannot be deleted.');
     await this.cloud.call(req.context, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'deleteObject', { id: t.id });

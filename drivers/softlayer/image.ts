@@ -1,6 +1,8 @@
 /**
  * Glance over SoftLayer image templates (SoftLayer_Virtual_Guest_Block_Device_Template_Group):
- * the account's private and shared templates and SoftLayer's public ones.
+ * the account's private and shared templates and SoftLayer's public ones; and,
+ * beside them, the operating systems createObject installs by reference code
+ * (getCreateObjectOptions' operatingSystems) as public, read-only images.
  * Show, rename (JSON patch of /name and /description), delete, and members as
  * SoftLayer's sharing with other accounts (permitSharingAccess). Uploads,
  * downloads, imports, tags and metadefs have no SoftLayer counterpart here: 501.
@@ -8,7 +10,7 @@
 import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/index.js';
 import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
-import { SoftLayerCloud, isoZ, type SlTemplate } from './cloud.js';
+import { SoftLayerCloud, isOsImageUuid, isoZ, osImageUuid, osProperties, type SlOsOption, type SlTemplate } from './cloud.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -65,9 +67,35 @@ export class SoftLayerImage implements ImageDriver {
       softlayer_template_id: String(t.id),
     };
     if (t.note) v.description = t.note;
-    if (t.operatingSystemReferenceCode) v.os_distro = t.operatingSystemReferenceCode.split('_')[0]!.toLowerCase();
+    if (t.operatingSystemReferenceCode) {
+      const { os_distro: distro } = osProperties(t.operatingSystemReferenceCode);
+      if (distro) v.os_distro = distro;
+    }
+    v.softlayer_image_type = 'template';
     if (t.datacenters?.length) v.softlayer_datacenters = t.datacenters.map((d) => d.name).join(',');
     return v;
+  }
+
+  /**
+   * An operating system SoftLayer installs by reference code, as a public image
+   * SoftLayer owns. Its name is the code itself (what createObject and
+   * `slcli vs create --os` take, and unique); the item's description is the
+   * description.
+   */
+  private osView(os: SlOsOption): Json {
+    const id = osImageUuid(os.code);
+    return {
+      id, name: os.code, description: os.description, status: 'active', visibility: 'public', protected: true, os_hidden: false, owner: null,
+      disk_format: null, container_format: null, size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null,
+      min_ram: 0, min_disk: 0, created_at: EPOCH, updated_at: EPOCH, tags: [],
+      self: `/v2/images/${id}`, file: `/v2/images/${id}/file`, schema: '/v2/schemas/image',
+      ...osProperties(os.code), softlayer_image_type: 'os_reference_code', softlayer_os_code: os.code,
+    };
+  }
+
+  /** A template or an OS image by id (404 when neither). */
+  private async one(ctx: Ctx, imageId: string): Promise<{ t?: SlTemplate; os?: SlOsOption }> {
+    return isOsImageUuid(imageId) ? { os: await this.cloud.osOption(ctx, imageId) } : { t: await this.cloud.template(ctx, imageId) };
   }
 
   /** A template of the caller's own account (the token's credential names the account). */
@@ -79,8 +107,9 @@ export class SoftLayerImage implements ImageDriver {
   async listImages(req: ImageRequest<'listImages'>): Promise<ImageResponse<'listImages'>> {
     const ctx = req.context;
     const q = req.query as Json;
-    let list = (await this.cloud.templates(ctx)).map((t) => this.view(ctx, t));
-    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format', 'os_distro'] as const) {
+    const [templates, oses] = await Promise.all([this.cloud.templates(ctx), this.cloud.osOptions(ctx)]);
+    let list = [...templates.map((t) => this.view(ctx, t)), ...oses.map((o) => this.osView(o))];
+    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format', 'os_distro', 'os_version', 'softlayer_image_type'] as const) {
       const want = q[key];
       if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
     }
@@ -110,11 +139,13 @@ export class SoftLayerImage implements ImageDriver {
   }
 
   async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {
-    return out(this.view(req.context, await this.cloud.template(req.context, req.path.image_id)));
+    const { t, os } = await this.one(req.context, req.path.image_id);
+    return out(t ? this.view(req.context, t) : this.osView(os!));
   }
 
   async deleteImage(req: ImageRequest<'deleteImage'>): Promise<ImageResponse<'deleteImage'>> {
-    const t = await this.cloud.template(req.context, req.path.image_id);
+    const { t, os } = await this.one(req.context, req.path.image_id);
+    if (!t) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: ${os!.code} is an operating system SoftLayer installs, not an image of this account.`);
     if (t.publicFlag) throw Fault.forbidden('Image is protected: SoftLayer public images cannot be deleted.');
     if (!this.own(req.context, t)) throw Fault.forbidden(`You are not permitted to delete image ${req.path.image_id}: it belongs to another account.`);
     await this.cloud.call(req.context, 'SoftLayer_Virtual_Guest_Block_Device_Template_Group', 'deleteObject', { id: t.id });
@@ -123,8 +154,8 @@ export class SoftLayerImage implements ImageDriver {
   /** JSON patch: SoftLayer templates have a name and a note; the rest is read-only here. */
   async updateImage(req: ImageRequest<'updateImage'>): Promise<ImageResponse<'updateImage'>> {
     const ctx = req.context;
-    const t = await this.cloud.template(ctx, req.path.image_id);
-    if (t.publicFlag || !this.own(ctx, t)) throw Fault.forbidden(`You are not permitted to modify image ${req.path.image_id}.`);
+    const { t } = await this.one(ctx, req.path.image_id);
+    if (!t || t.publicFlag || !this.own(ctx, t)) throw Fault.forbidden(`You are not permitted to modify image ${req.path.image_id}.`);
     const ops = req.body as unknown as { op: string; path: string; value?: unknown }[];
     if (!Array.isArray(ops)) throw Fault.badRequest('Request body must be a JSON array of operation objects.');
     const edit: Json = {};
@@ -152,8 +183,8 @@ export class SoftLayerImage implements ImageDriver {
   }
 
   private async ownTemplate(ctx: Ctx, imageId: string): Promise<SlTemplate> {
-    const t = await this.cloud.template(ctx, imageId);
-    if (t.publicFlag) throw Fault.forbidden('Public images do not have members.');
+    const { t } = await this.one(ctx, imageId);
+    if (!t || t.publicFlag) throw Fault.forbidden('Public images do not have members.');
     if (!this.own(ctx, t)) throw Fault.forbidden(`Only the owner of image ${imageId} can manage its members.`);
     return t;
   }
