@@ -46,6 +46,11 @@ describe('openstack CLI against the SoftLayer backend', function () {
     expect(images.map((i: Json) => i.Name)).to.include('ubuntu-22-64-public');
     const img = await os(['image', 'show', 'ubuntu-22-64-public', '-f', 'json']);
     expect(img).to.include({ name: 'ubuntu-22-64-public', visibility: 'public', disk_format: 'vhd', status: 'active' });
+    // SoftLayer's OS reference codes are images too, named by their code.
+    expect(images.map((i: Json) => i.Name)).to.include.members(['UBUNTU_22_64', 'DEBIAN_11_64']);
+    const osImg = await os(['image', 'show', 'UBUNTU_22_64', '-f', 'json']);
+    expect(osImg).to.include({ name: 'UBUNTU_22_64', visibility: 'public', status: 'active' });
+    expect(osImg.properties ?? osImg).to.include({ os_distro: 'ubuntu', softlayer_os_code: 'UBUNTU_22_64' });
     const nets = await os(['network', 'list', '-f', 'json']);
     const vlans = [...h.sim.state.vlans.values()].filter((v) => v.accountId === h.account.accountId);
     expect(nets).to.have.length(vlans.length);
@@ -106,5 +111,15 @@ describe('openstack CLI against the SoftLayer backend', function () {
     expect(g.power).to.equal('RUNNING');
     await os(['server', 'delete', '--wait', 'cli-web']);
     expect(await os(['server', 'list', '-f', 'json'])).to.deep.equal([]);
+  });
+
+  it('server create --image <OS reference code> --wait orders the code; show names the image', async () => {
+    const s = await os(['server', 'create', '--flavor', 'sl.1x2x25', '--image', 'DEBIAN_11_64', '--wait', 'cli-os', '-f', 'json']);
+    expect(s.status).to.equal('ACTIVE');
+    const g = guestOf(s.id)!;
+    expect([g.osCode, g.templateGroupId]).to.deep.equal(['DEBIAN_11_64', null]);
+    const shown = await os(['server', 'show', 'cli-os', '-f', 'json']);
+    expect(JSON.stringify(shown.image)).to.include('DEBIAN_11_64');
+    await os(['server', 'delete', '--wait', 'cli-os']);
   });
 });
