@@ -343,33 +343,9 @@ export function serverView(s: ServerRecord, { ctx, isAdmin, addresses, inList }:
 
 // ---- key pairs ---------------------------------------------------------------
 
-function sshString(buf: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(buf.length);
-  return Buffer.concat([len, buf]);
-}
-
-function mpint(b64url: string): Buffer {
-  let b = Buffer.from(b64url, 'base64url');
-  while (b.length > 1 && b[0] === 0) b = b.subarray(1);
-  if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
-  return sshString(b);
-}
-
 /** Colon-separated lower-case hex, as Nova writes fingerprints. */
 function colonHex(digest: Buffer): string {
   return [...digest].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-/** A fresh RSA 2048 key pair: OpenSSH public key and PKCS#1 PEM private key, as Nova generates. */
-export function generateSshKeypair(comment: string): { publicKey: string; privateKey: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
-  const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), mpint(jwk.e), mpint(jwk.n)]);
-  return {
-    publicKey: `ssh-rsa ${blob.toString('base64')} ${comment}`,
-    privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-  };
 }
 
 // DER, just enough for a self-signed certificate.

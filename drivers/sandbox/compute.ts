@@ -16,10 +16,11 @@ import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
 import { NovaProxy } from './compute-proxy.js';
 import { isoNoZone, isoZ, type CreationKey, type Resource } from './store.js';
 import {
-  DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateSshKeypair, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
+  DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
   quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
   type InstanceActionRecord, type KeypairRecord, type QuotaRecord, type ServerGroupRecord, type ServerRecord, type VmState,
 } from './compute-views.js';
+import { generateSshKeypair } from '../../src/keypairs.js';
 
 type Ctx = RequestContext;
 

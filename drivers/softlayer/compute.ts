@@ -8,7 +8,6 @@
  * Server ids are SoftLayer guest ids; image ids are template globalIdentifiers,
  * or name-based ids of OS reference codes (cloud.ts, osImageUuid).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import type { ComputeDriver, ComputeRequest, ComputeResponse } from '../../generated/index.js';
 import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
@@ -19,6 +18,7 @@ import { SoftLayerCloud, isOsImageUuid, isoZ, osImageUuid, slId, slUuid, type Sl
 import { templateStatus } from './image.js';
 import { getStorage, listStorage, type SlStorage } from './volume.js';
 import { GROUP_MASK, type SlSecurityGroup } from './network.js';
+import { generateSshKeypair } from '../../src/keypairs.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -792,7 +792,7 @@ export class SoftLayerCompute implements ComputeDriver {
     let privateKey: string | undefined;
     if (!publicKey) {
       if (atLeast(ctx.microversion, '2.92')) throw Fault.badRequest("Invalid input for field/attribute keypair. Value: 'public_key' is a required property");
-      ({ publicKey, privateKey } = newSshKeypair(name));
+      ({ publicKey, privateKey } = generateSshKeypair(name));
     }
     const k = await this.cloud.call<{ id: number; label: string; key: string; fingerprint: string; createDate?: string }>(ctx, 'SoftLayer_Security_Ssh_Key', 'createObject', { params: [{ label: name, key: publicKey }] });
     const v = this.keypairView(ctx, k, false);
@@ -934,15 +934,3 @@ export class SoftLayerCompute implements ComputeDriver {
   }
 }
 
-/** An OpenSSH RSA key pair, as Nova makes one when no public key is given. */
-function newSshKeypair(comment: string): { publicKey: string; privateKey: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = publicKey.export({ format: 'jwk' }) as { n: string; e: string };
-  const str = (b: Buffer) => { const l = Buffer.alloc(4); l.writeUInt32BE(b.length); return Buffer.concat([l, b]); };
-  const mpint = (b64: string) => { let b = Buffer.from(b64, 'base64url'); if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]); return str(b); };
-  const blob = Buffer.concat([str(Buffer.from('ssh-rsa')), mpint(jwk.e), mpint(jwk.n)]);
-  return {
-    publicKey: `ssh-rsa ${blob.toString('base64')} ${comment}`,
-    privateKey: privateKey.export({ format: 'pem', type: 'pkcs1' }).toString(),
-  };
-}
