@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { startGateway, type Harness } from './gateway.js';
+import { startWithSimulator, type Harness } from './gateway.js';
 import { startCloudStackSimulator, type CloudStackSimulator } from '../simulators/cloudstack/server.js';
 import { accountProjectName } from '../../drivers/cloudstack/auth.js';
 
@@ -35,36 +35,14 @@ export async function startCloudStackGateway(opts: {
   jobMs?: number; timeoutMs?: number; retries?: number; overrides?: Record<string, unknown>; logger?: Logger;
 } = {}): Promise<CloudStackHarness> {
   const sim = await startCloudStackSimulator({ jobMs: opts.jobMs ?? 300 });
-  let gw: Harness;
-  try {
-    gw = await startGateway({
-      backend: 'cloudstack',
-      identity: { auth: ['cloudstack', 'local'] },
-      ...opts.overrides,
-      // Always the simulator: never a real CloudStack endpoint from a test.
-      cloudstack: { ...(opts.overrides?.cloudstack as object | undefined), endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
-    }, undefined, opts.logger ? { logger: opts.logger } : {});
-  } catch (err) {
-    await sim.close();
-    throw err;
-  }
-  const account = newAccount(sim);
-  let token: string;
-  try {
-    token = await gw.login(account.apiKey, account.secretKey, account.project);
-  } catch (err) {
-    await gw.close();
-    await sim.close();
-    throw err;
-  }
-  return {
-    sim, gw, account, token,
-    addAccount: (name?: string) => newAccount(sim, name),
-    async close() {
-      await gw.close();
-      await sim.close();
-    },
-  };
+  const h = await startWithSimulator(sim, {
+    backend: 'cloudstack',
+    identity: { auth: ['cloudstack', 'local'] },
+    ...opts.overrides,
+    // Always the simulator: never a real CloudStack endpoint from a test.
+    cloudstack: { ...(opts.overrides?.cloudstack as object | undefined), endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
+  }, opts.logger, (s) => newAccount(s), (gw, a) => gw.login(a.apiKey, a.secretKey, a.project));
+  return { ...h, addAccount: (name?: string) => newAccount(sim, name) };
 }
 
 /** OS_* variables for the openstack CLI as a CloudStack user (user name = API key, password = secret key). */

@@ -85,3 +85,46 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     },
   };
 }
+
+/** A gateway in front of a backend simulator, logged in as one of the simulator's users. */
+export interface SimulatedBackend<S, A> {
+  sim: S;
+  gw: Harness;
+  account: A;
+  /** A project-scoped token of `account`. */
+  token: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a gateway with `overrides` in front of a started simulator, makes a
+ * user there and logs it in; whatever fails on the way, nothing is left running.
+ */
+export async function startWithSimulator<S extends { close(): Promise<void> }, A>(
+  sim: S, overrides: Record<string, unknown>, logger: Logger | undefined,
+  newAccount: (sim: S) => A, login: (gw: Harness, account: A) => Promise<string>,
+): Promise<SimulatedBackend<S, A>> {
+  let gw: Harness;
+  try {
+    gw = await startGateway(overrides, undefined, logger ? { logger } : {});
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  const account = newAccount(sim);
+  let token: string;
+  try {
+    token = await login(gw, account);
+  } catch (err) {
+    await gw.close();
+    await sim.close();
+    throw err;
+  }
+  return {
+    sim, gw, account, token,
+    async close() {
+      await gw.close();
+      await sim.close();
+    },
+  };
+}

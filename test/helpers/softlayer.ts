@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { startGateway, type Harness } from './gateway.js';
+import { startWithSimulator, type Harness } from './gateway.js';
 import { startSoftLayerSimulator, type SoftLayerSimulator } from '../simulators/softlayer/server.js';
 import { accountProjectName } from '../../drivers/softlayer/auth.js';
 
@@ -37,37 +37,15 @@ export async function startSoftLayerGateway(opts: {
   logger?: Logger;
 } = {}): Promise<SoftLayerHarness> {
   const sim = await startSoftLayerSimulator({ provisionMs: opts.provisionMs ?? 300, transactionMs: opts.transactionMs ?? 200, cancelMs: opts.cancelMs ?? 200 });
-  let gw: Harness;
-  try {
-    gw = await startGateway({
-      backend: 'softlayer',
-      // softlayer first: it passes local users on (no SoftLayer call) and can map some of them.
-      identity: { auth: ['softlayer', 'local'] },
-      ...opts.overrides,
-      // Always the simulator: never a real SoftLayer endpoint from a test.
-      softlayer: { ...(opts.overrides?.softlayer as object | undefined), endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
-    }, undefined, opts.logger ? { logger: opts.logger } : {});
-  } catch (err) {
-    await sim.close();
-    throw err;
-  }
-  const account = newAccount(sim);
-  let token: string;
-  try {
-    token = await gw.login(account.username, account.apiKey, account.project);
-  } catch (err) {
-    await gw.close();
-    await sim.close();
-    throw err;
-  }
-  return {
-    sim, gw, account, token,
-    addAccount: (accountId?: number) => newAccount(sim, accountId),
-    async close() {
-      await gw.close();
-      await sim.close();
-    },
-  };
+  const h = await startWithSimulator(sim, {
+    backend: 'softlayer',
+    // softlayer first: it passes local users on (no SoftLayer call) and can map some of them.
+    identity: { auth: ['softlayer', 'local'] },
+    ...opts.overrides,
+    // Always the simulator: never a real SoftLayer endpoint from a test.
+    softlayer: { ...(opts.overrides?.softlayer as object | undefined), endpoint: sim.endpoint, timeoutMs: opts.timeoutMs ?? 5000, retries: opts.retries ?? 1 },
+  }, opts.logger, (s) => newAccount(s), (gw, a) => gw.login(a.username, a.apiKey, a.project));
+  return { ...h, addAccount: (accountId?: number) => newAccount(sim, accountId) };
 }
 
 /** OS_* variables for the openstack CLI as a SoftLayer user (password = API key). */
