@@ -14,6 +14,7 @@ import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { CloudStackCloud, isoZ, type CsTemplate } from './cloud.js';
 import { glanceImageListing } from '../../src/paging.js';
+import { collectionSchema, imageSchema } from '../../src/glance-schemas.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -172,51 +173,16 @@ export class CloudStackImage implements ImageDriver {
   // ---- schemas: what this backend's images look like (glanceclient and Horizon read them) ----
 
   async listSchemaImage(): Promise<ImageResponse<'listSchemaImage'>> {
-    return out(imageSchema());
+    return out(cloudStackImageSchema());
   }
 
   async listSchemaImages(): Promise<ImageResponse<'listSchemaImages'>> {
-    return out({
-      name: 'images',
-      properties: { images: { type: 'array', items: imageSchema() }, first: { type: 'string' }, next: { type: 'string' }, schema: { type: 'string' } },
-      links: [{ rel: 'first', href: '{first}' }, { rel: 'next', href: '{next}' }, { rel: 'describedby', href: '{schema}' }],
-    });
+    return out(collectionSchema('images', cloudStackImageSchema()));
   }
 }
 
-const NULLABLE_STRING = { type: ['null', 'string'] };
-
 /** Glance's image schema, narrowed to what CloudStack templates and ISOs carry. */
-function imageSchema(): Json {
-  return {
-    name: 'image',
-    properties: {
-      id: { type: 'string', pattern: '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$' },
-      name: { ...NULLABLE_STRING, maxLength: 255 },
-      status: { type: 'string', readOnly: true, enum: ['queued', 'saving', 'active', 'killed', 'deleted', 'uploading', 'importing', 'pending_delete', 'deactivated'] },
-      visibility: { type: 'string', enum: ['community', 'public', 'private', 'shared'] },
-      protected: { type: 'boolean' },
-      os_hidden: { type: 'boolean' },
-      checksum: { ...NULLABLE_STRING, readOnly: true },
-      os_hash_algo: { ...NULLABLE_STRING, readOnly: true },
-      os_hash_value: { ...NULLABLE_STRING, readOnly: true },
-      owner: { ...NULLABLE_STRING, maxLength: 255 },
-      size: { type: ['null', 'integer'], readOnly: true },
-      virtual_size: { type: ['null', 'integer'], readOnly: true },
-      container_format: { ...NULLABLE_STRING, enum: [null, 'bare', 'ova'] },
-      disk_format: { ...NULLABLE_STRING, enum: [null, ...Object.keys(REGISTER_FORMAT)] },
-      created_at: { type: 'string', readOnly: true },
-      updated_at: { type: 'string', readOnly: true },
-      tags: { type: 'array', items: { type: 'string', maxLength: 255 } },
-      min_ram: { type: 'integer' },
-      min_disk: { type: 'integer' },
-      self: { type: 'string', readOnly: true },
-      file: { type: 'string', readOnly: true },
-      schema: { type: 'string', readOnly: true },
-      description: { type: 'string' },
-      [URL_PROPERTY]: { type: 'string', description: 'URL CloudStack registers the template (or ISO) from, at creation' },
-    },
-    additionalProperties: { type: 'string' },
-    links: [{ rel: 'self', href: '{self}' }, { rel: 'enclosure', href: '{file}' }, { rel: 'describedby', href: '{schema}' }],
-  };
-}
+const cloudStackImageSchema = () => imageSchema({
+  containerFormats: ['bare', 'ova'], diskFormats: Object.keys(REGISTER_FORMAT),
+  extra: { description: { type: 'string' }, [URL_PROPERTY]: { type: 'string', description: 'URL CloudStack registers the template (or ISO) from, at creation' } },
+});

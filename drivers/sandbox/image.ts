@@ -18,6 +18,7 @@ import { Fault } from '../../src/faults.js';
 import type { ImageRecord, ImageSide, SandboxCloud } from './cloud.js';
 import { isoZ, type Resource } from './store.js';
 import { ImageMetadefs } from './image-metadefs.js';
+import { collectionSchema, imageSchema, memberSchema } from '../../src/glance-schemas.js';
 
 const KIND = 'image';
 const MEMBER_KIND = 'image_member';
@@ -138,84 +139,8 @@ function memberView(m: MemberRecord) {
 
 const UUID_PATTERN = '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$';
 
-function imageProperties(): Record<string, object> {
-  return {
-    id: { type: 'string', pattern: UUID_PATTERN },
-    name: { type: ['null', 'string'], maxLength: 255 },
-    status: { type: 'string', readOnly: true, enum: ['queued', 'saving', 'active', 'killed', 'deleted', 'uploading', 'importing', 'pending_delete', 'deactivated'] },
-    visibility: { type: 'string', enum: ['community', 'public', 'private', 'shared'] },
-    protected: { type: 'boolean' },
-    os_hidden: { type: 'boolean' },
-    checksum: { type: ['null', 'string'], readOnly: true, maxLength: 32 },
-    os_hash_algo: { type: ['null', 'string'], readOnly: true, maxLength: 64 },
-    os_hash_value: { type: ['null', 'string'], readOnly: true, maxLength: 128 },
-    owner: { type: ['null', 'string'], maxLength: 255 },
-    size: { type: ['null', 'integer'], readOnly: true },
-    virtual_size: { type: ['null', 'integer'], readOnly: true },
-    container_format: { type: ['null', 'string'], enum: [null, ...CONTAINER_FORMATS] },
-    disk_format: { type: ['null', 'string'], enum: [null, ...DISK_FORMATS] },
-    created_at: { type: 'string', readOnly: true },
-    updated_at: { type: 'string', readOnly: true },
-    tags: { type: 'array', items: { type: 'string', maxLength: 255 } },
-    direct_url: { type: 'string', readOnly: true },
-    min_ram: { type: 'integer' },
-    min_disk: { type: 'integer' },
-    self: { type: 'string', readOnly: true },
-    file: { type: 'string', readOnly: true },
-    stores: { type: 'string', readOnly: true },
-    schema: { type: 'string', readOnly: true },
-    locations: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          url: { type: 'string', maxLength: 255 },
-          metadata: { type: 'object' },
-          validation_data: {
-            description: "Values to be used to populate the corresponding image properties. If the image status is not 'queued', values must exactly match those already contained in the image properties.",
-            type: 'object', writeOnly: true, additionalProperties: false,
-            properties: { checksum: { type: 'string', minLength: 32, maxLength: 32 }, os_hash_algo: { type: 'string', maxLength: 64 }, os_hash_value: { type: 'string', maxLength: 128 } },
-            required: ['os_hash_algo', 'os_hash_value'],
-          },
-        },
-        required: ['url', 'metadata'],
-      },
-      },
-  };
-}
-
-function imageSchema() {
-  return {
-    name: 'image',
-    properties: imageProperties(),
-    additionalProperties: { type: 'string' },
-    links: [{ rel: 'self', href: '{self}' }, { rel: 'enclosure', href: '{file}' }, { rel: 'describedby', href: '{schema}' }],
-  };
-}
-
-function memberSchema() {
-  return {
-    name: 'member',
-    properties: {
-      member_id: { type: 'string' },
-      image_id: { type: 'string', pattern: UUID_PATTERN },
-      created_at: { type: 'string' },
-      updated_at: { type: 'string' },
-      status: { type: 'string', enum: ['pending', 'accepted', 'rejected'] },
-      schema: { readOnly: true, type: 'string' },
-    },
-    additionalProperties: false,
-  };
-}
-
-/** glance.schema.CollectionSchema.raw */
-function collectionSchema(name: string, item: object) {
-  return {
-    name,
-    properties: { [name]: { type: 'array', items: item }, first: { type: 'string' }, next: { type: 'string' }, schema: { type: 'string' } },
-    links: [{ rel: 'first', href: '{first}' }, { rel: 'next', href: '{next}' }, { rel: 'describedby', href: '{schema}' }],
-  };
-}
+/** The image schema of the sandbox: Glance's, with its formats and locations. */
+const sandboxImageSchema = () => imageSchema({ containerFormats: CONTAINER_FORMATS, diskFormats: DISK_FORMATS, locations: true });
 
 // ---- value checks (the image schema, as Glance validates a partial image) ----
 
@@ -920,11 +845,11 @@ export class SandboxImage implements ImageDriver {
   // ---- schemas and info ----
 
   async listSchemaImage(): Promise<ImageResponse<'listSchemaImage'>> {
-    return imageSchema();
+    return sandboxImageSchema();
   }
 
   async listSchemaImages(): Promise<ImageResponse<'listSchemaImages'>> {
-    return collectionSchema('images', imageSchema());
+    return collectionSchema('images', sandboxImageSchema());
   }
 
   async listSchemaMember(): Promise<ImageResponse<'listSchemaMember'>> {

@@ -11,6 +11,7 @@ import type { ImageDriver, ImageRequest, ImageResponse } from '../../generated/i
 import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { SoftLayerCloud, isOsImageUuid, isoZ, osImageUuid, osProperties, type SlOsOption, type SlTemplate } from './cloud.js';
+import { collectionSchema, imageSchema, memberSchema } from '../../src/glance-schemas.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -228,11 +229,11 @@ export class SoftLayerImage implements ImageDriver {
   // ---- schemas: what this backend's images and members look like ----------------
 
   async listSchemaImage(): Promise<ImageResponse<'listSchemaImage'>> {
-    return out(imageSchema());
+    return out(softLayerImageSchema());
   }
 
   async listSchemaImages(): Promise<ImageResponse<'listSchemaImages'>> {
-    return out(collectionSchema('images', imageSchema()));
+    return out(collectionSchema('images', softLayerImageSchema()));
   }
 
   async listSchemaMember(): Promise<ImageResponse<'listSchemaMember'>> {
@@ -244,56 +245,5 @@ export class SoftLayerImage implements ImageDriver {
   }
 }
 
-const NULLABLE_STRING = { type: ['null', 'string'] };
-
-function imageSchema(): Json {
-  return {
-    name: 'image',
-    properties: {
-      id: { type: 'string', pattern: '^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$' },
-      name: { ...NULLABLE_STRING, maxLength: 255 },
-      status: { type: 'string', readOnly: true, enum: ['queued', 'saving', 'active', 'killed', 'deleted', 'uploading', 'importing', 'pending_delete', 'deactivated'] },
-      visibility: { type: 'string', enum: ['community', 'public', 'private', 'shared'] },
-      protected: { type: 'boolean' },
-      os_hidden: { type: 'boolean' },
-      checksum: { ...NULLABLE_STRING, readOnly: true },
-      os_hash_algo: { ...NULLABLE_STRING, readOnly: true },
-      os_hash_value: { ...NULLABLE_STRING, readOnly: true },
-      owner: { ...NULLABLE_STRING, maxLength: 255 },
-      size: { type: ['null', 'integer'], readOnly: true },
-      virtual_size: { type: ['null', 'integer'], readOnly: true },
-      container_format: { ...NULLABLE_STRING, enum: [null, 'bare'] },
-      disk_format: { ...NULLABLE_STRING, enum: [null, 'vhd'] },
-      created_at: { type: 'string', readOnly: true },
-      updated_at: { type: 'string', readOnly: true },
-      tags: { type: 'array', items: { type: 'string', maxLength: 255 } },
-      min_ram: { type: 'integer' },
-      min_disk: { type: 'integer' },
-      self: { type: 'string', readOnly: true },
-      file: { type: 'string', readOnly: true },
-      schema: { type: 'string', readOnly: true },
-      description: { type: 'string' },
-    },
-    additionalProperties: { type: 'string' },
-    links: [{ rel: 'self', href: '{self}' }, { rel: 'enclosure', href: '{file}' }, { rel: 'describedby', href: '{schema}' }],
-  };
-}
-
-function memberSchema(): Json {
-  return {
-    name: 'member',
-    properties: {
-      member_id: { type: 'string' }, image_id: { type: 'string' }, created_at: { type: 'string' }, updated_at: { type: 'string' },
-      status: { type: 'string', enum: ['pending', 'accepted', 'rejected'] }, schema: { readOnly: true, type: 'string' },
-    },
-    additionalProperties: false,
-  };
-}
-
-function collectionSchema(name: string, item: Json): Json {
-  return {
-    name,
-    properties: { [name]: { type: 'array', items: item }, first: { type: 'string' }, next: { type: 'string' }, schema: { type: 'string' } },
-    links: [{ rel: 'first', href: '{first}' }, { rel: 'next', href: '{next}' }, { rel: 'describedby', href: '{schema}' }],
-  };
-}
+/** SoftLayer templates: bare VHDs (OS images carry no format). */
+const softLayerImageSchema = () => imageSchema({ containerFormats: ['bare'], diskFormats: ['vhd'], extra: { description: { type: 'string' } } });
