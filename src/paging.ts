@@ -132,3 +132,18 @@ export function glanceImageListing(images: readonly Doc[], query: Record<string,
   }
   return body;
 }
+
+/**
+ * A Cinder volume list over volume views a backend has in memory: equality
+ * filters on `filterKeys`, limit/marker (400 on an unknown marker), the summary
+ * (id, name, links) unless `detail`, and `volumes_links` when more follow.
+ */
+export function cinderVolumeListing(views: readonly Doc[], query: Record<string, unknown>, url: string, detail: boolean, filterKeys: readonly string[]): Doc {
+  let list = [...views];
+  for (const key of filterKeys) {
+    if (typeof query[key] === 'string') list = list.filter((v) => v[key] === query[key]);
+  }
+  const { items, more } = paginate(list, query as PageRequest, (v) => String(v.id));
+  const volumes = detail ? items : items.map((v) => ({ id: v.id, name: v.name, links: v.links }));
+  return { volumes, ...(more ? { volumes_links: [nextLink(url, query, String(items[items.length - 1]!.id))] } : {}) };
+}

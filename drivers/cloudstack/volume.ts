@@ -11,7 +11,7 @@ import type { VolumeDriver, VolumeRequest, VolumeResponse } from '../../generate
 import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
-import { nextLink, paginate } from '../../src/paging.js';
+import { cinderVolumeListing } from '../../src/paging.js';
 import type { CsJob } from './client.js';
 import { CloudStackCloud, isUuid, isoZ, jobCommand } from './cloud.js';
 
@@ -124,13 +124,7 @@ export class CloudStackVolume implements VolumeDriver {
   private async listing(ctx: Ctx, q: Json, detail: boolean) {
     const vols = await this.volumes(ctx);
     const jobs = await Promise.all(vols.map((v) => this.cloud.pendingJob(ctx, v)));
-    let list = vols.map((v, i) => this.view(ctx, v, jobs[i], true));
-    for (const key of ['name', 'status', 'availability_zone'] as const) {
-      if (typeof q[key] === 'string') list = list.filter((v) => v[key] === q[key]);
-    }
-    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (v) => String(v.id));
-    const volumes = detail ? items : items.map((v) => ({ id: v.id, name: v.name, links: v.links }));
-    return { volumes, ...(more ? { volumes_links: [nextLink(ctx.url, q, String(items[items.length - 1]!.id))] } : {}) };
+    return cinderVolumeListing(vols.map((v, i) => this.view(ctx, v, jobs[i], true)), q, ctx.url, detail, ['name', 'status', 'availability_zone']);
   }
 
   async listVolumes(req: VolumeRequest<'listVolumes'>): Promise<VolumeResponse<'listVolumes'>> {

@@ -11,7 +11,7 @@ import type { VolumeDriver, VolumeRequest, VolumeResponse } from '../../generate
 import type { RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { atLeast } from '../../src/microversion.js';
-import { nextLink, paginate } from '../../src/paging.js';
+import { cinderVolumeListing } from '../../src/paging.js';
 import { SoftLayerCloud, isoZ, slId, slUuid } from './cloud.js';
 
 type Ctx = RequestContext;
@@ -114,13 +114,7 @@ export class SoftLayerVolume implements VolumeDriver {
   }
 
   private async listing(ctx: Ctx, q: Json, detail: boolean) {
-    let list = (await this.volumes(ctx)).map((s) => this.view(ctx, s, true));
-    for (const key of ['name', 'status', 'availability_zone', 'volume_type'] as const) {
-      if (typeof q[key] === 'string') list = list.filter((v) => v[key] === q[key]);
-    }
-    const { items, more } = paginate(list, q as { limit?: string; marker?: string }, (v) => String(v.id));
-    const volumes = detail ? items : items.map((v) => ({ id: v.id, name: v.name, links: v.links }));
-    return { volumes, ...(more ? { volumes_links: [nextLink(ctx.url, q, String(items[items.length - 1]!.id))] } : {}) };
+    return cinderVolumeListing((await this.volumes(ctx)).map((s) => this.view(ctx, s, true)), q, ctx.url, detail, ['name', 'status', 'availability_zone', 'volume_type']);
   }
 
   async listVolumes(req: VolumeRequest<'listVolumes'>): Promise<VolumeResponse<'listVolumes'>> {

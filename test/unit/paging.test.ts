@@ -1,6 +1,6 @@
 /** src/paging: limit and marker as Nova pages. */
 import { expect } from 'chai';
-import { glanceImageListing, nextLink, neutronListing, paginate } from '../../src/paging.js';
+import { cinderVolumeListing, glanceImageListing, nextLink, neutronListing, paginate } from '../../src/paging.js';
 import { ipv4Allocation } from '../../src/subnets.js';
 import { Fault } from '../../src/faults.js';
 
@@ -54,6 +54,16 @@ describe('lists over documents a backend holds in memory', () => {
     expect(glanceImageListing(images, { visibility: 'public', sort_dir: 'asc', limit: '2' }, ['visibility'])).to.include({ next: '/v2/images?visibility=public&sort_dir=asc&limit=2&marker=i03' });
     expect(glanceImageListing(images, { visibility: 'all' }, ['visibility']).images).to.have.length(25);
     expect(() => glanceImageListing(images, { marker: 'nope' }, [])).to.throw(Fault).with.property('status', 400);
+  });
+
+  it('Cinder: filters, summary or detail, volumes_links; unknown marker 400', () => {
+    const vols = ['a', 'b', 'c'].map((id, i) => ({ id, name: `v${i}`, status: i ? 'available' : 'in-use', size: 1, links: [] }));
+    const url = 'http://gw/volume/v3/volumes?status=available&limit=1';
+    const page = cinderVolumeListing(vols, { status: 'available', limit: '1' }, url, false, ['status']);
+    expect(page.volumes).to.deep.equal([{ id: 'b', name: 'v1', links: [] }]);
+    expect((page.volumes_links as { href: string }[])[0]!.href).to.equal('http://gw/volume/v3/volumes?status=available&limit=1&marker=b');
+    expect(cinderVolumeListing(vols, { status: 'available', marker: 'b' }, url, true, ['status'])).to.deep.equal({ volumes: [vols[2]] });
+    expect(() => cinderVolumeListing(vols, { marker: 'z' }, url, true, [])).to.throw(Fault).with.property('status', 400);
   });
 
   it('IPv4 allocation: gateway given or first host, one pool up to before broadcast, none for a /30', () => {
