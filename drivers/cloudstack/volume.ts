@@ -14,6 +14,7 @@ import { atLeast } from '../../src/microversion.js';
 import { cinderVolumeListing } from '../../src/paging.js';
 import type { CsJob } from './client.js';
 import { CloudStackCloud, isUuid, isoZ, jobCommand } from './cloud.js';
+import { volumeVersionFields } from '../../src/cinder-views.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -114,10 +115,7 @@ export class CloudStackVolume implements VolumeDriver {
       multiattach: false,
       'os-vol-tenant-attr:tenant_id': ctx.auth?.projectId ?? '',
     });
-    if (atLeast(ctx.microversion, '3.13')) view.group_id = null;
-    if (atLeast(ctx.microversion, '3.48')) { view.shared_targets = false; view.service_uuid = null; }
-    if (atLeast(ctx.microversion, '3.63')) view.volume_type_id = v.diskofferingid ?? null;
-    if (atLeast(ctx.microversion, '3.65')) view.consumes_quota = true;
+    Object.assign(view, volumeVersionFields(ctx.microversion, v.diskofferingid ?? null));
     return view;
   }
 

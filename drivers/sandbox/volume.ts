@@ -22,6 +22,7 @@ import { atLeast } from '../../src/microversion.js';
 import { nextLink, paginate, parseLimit } from '../../src/paging.js';
 import type { ImageRecord, SandboxCloud, VolumeRecord, VolumeSide } from './cloud.js';
 import { isoNoZone, type Resource } from './store.js';
+import { volumeVersionFields } from '../../src/cinder-views.js';
 
 // ---- records -----------------------------------------------------------------
 
@@ -462,12 +463,7 @@ export class SandboxVolume implements VolumeDriver {
         view['os-vol-mig-status-attr:name_id'] = null;
       }
     }
-    if (atLeast(mv, '3.13')) view.group_id = null;
-    if (admin && atLeast(mv, '3.21')) view.provider_id = null;
-    if (atLeast(mv, '3.48')) { view.shared_targets = false; view.service_uuid = null; }
-    if (admin && atLeast(mv, '3.61')) view.cluster_name = null;
-    if (atLeast(mv, '3.63')) view.volume_type_id = v.volume_type_id;
-    if (atLeast(mv, '3.65')) view.consumes_quota = true;
+    Object.assign(view, volumeVersionFields(mv, v.volume_type_id, admin));
     return view;
   }
 

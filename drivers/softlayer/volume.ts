@@ -10,9 +10,9 @@
 import type { VolumeDriver, VolumeRequest, VolumeResponse } from '../../generated/index.js';
 import type { RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
-import { atLeast } from '../../src/microversion.js';
 import { cinderVolumeListing } from '../../src/paging.js';
 import { SoftLayerCloud, isoZ, slId, slUuid } from './cloud.js';
+import { volumeVersionFields } from '../../src/cinder-views.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -102,10 +102,7 @@ export class SoftLayerVolume implements VolumeDriver {
       multiattach: true,
       'os-vol-tenant-attr:tenant_id': ctx.auth?.projectId ?? '',
     });
-    if (atLeast(ctx.microversion, '3.13')) v.group_id = null;
-    if (atLeast(ctx.microversion, '3.48')) { v.shared_targets = false; v.service_uuid = null; }
-    if (atLeast(ctx.microversion, '3.63')) v.volume_type_id = type ? typeId(type.keyName) : null;
-    if (atLeast(ctx.microversion, '3.65')) v.consumes_quota = true;
+    Object.assign(v, volumeVersionFields(ctx.microversion, type ? typeId(type.keyName) : null));
     return v;
   }
 
