@@ -15,6 +15,7 @@ import { Fault } from '../../src/faults.js';
 import { CloudStackCloud, isoZ, type CsTemplate } from './cloud.js';
 import { glanceImageListing } from '../../src/paging.js';
 import { collectionSchema, imageSchema } from '../../src/glance-schemas.js';
+import { backendImageView } from '../../src/glance-images.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -48,30 +49,14 @@ export class CloudStackImage implements ImageDriver {
   private view(ctx: Ctx, t: CsTemplate): Json {
     const created = isoZ(t.created) ?? EPOCH;
     const own = this.own(ctx, t);
-    const v: Json = {
-      id: t.id,
-      name: t.name,
-      status: t.isready === false ? 'saving' : 'active',
-      visibility: t.ispublic ? 'public' : own ? 'private' : 'shared',
-      protected: !own,
-      os_hidden: false,
+    const v: Json = backendImageView({
+      id: t.id, name: t.name, status: t.isready === false ? 'saving' : 'active',
+      visibility: t.ispublic ? 'public' : own ? 'private' : 'shared', protected: !own,
       owner: own ? (ctx.auth?.projectId ?? null) : null,
       disk_format: DISK_FORMAT[(t.format ?? '').toUpperCase()] ?? null,
       container_format: t.format?.toUpperCase() === 'OVA' ? 'ova' : 'bare',
-      size: t.size ?? null,
-      virtual_size: null,
-      checksum: null,
-      os_hash_algo: null,
-      os_hash_value: null,
-      min_ram: 0,
-      min_disk: 0,
-      created_at: created,
-      updated_at: created,
-      tags: [],
-      self: `/v2/images/${t.id}`,
-      file: `/v2/images/${t.id}/file`,
-      schema: '/v2/schemas/image',
-    };
+      size: t.size ?? null, created_at: created,
+    });
     if (t.displaytext && t.displaytext !== t.name) v.description = t.displaytext;
     if (t.ostypename) v.os_type_name = t.ostypename;
     if (t.hypervisor) v.hypervisor_type = t.hypervisor.toLowerCase();

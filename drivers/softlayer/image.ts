@@ -12,6 +12,8 @@ import { Reply, type RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { SoftLayerCloud, isOsImageUuid, isoZ, osImageUuid, osProperties, type SlOsOption, type SlTemplate } from './cloud.js';
 import { collectionSchema, imageSchema, memberSchema } from '../../src/glance-schemas.js';
+import { backendImageView } from '../../src/glance-images.js';
+import { glanceImageListing } from '../../src/paging.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -43,28 +45,11 @@ export class SoftLayerImage implements ImageDriver {
     const visibility = t.publicFlag ? 'public' : t.accountId !== undefined && t.accountId !== null && ctx.auth && !this.own(ctx, t) ? 'shared' : 'private';
     const size = Number(t.blockDevicesDiskSpaceTotal ?? 0);
     const v: Json = {
-      id: t.globalIdentifier,
-      name: t.name,
-      status: templateStatus(t),
-      visibility,
-      protected: Boolean(t.publicFlag),
-      os_hidden: false,
-      owner: t.accountId === null || t.accountId === undefined ? null : String(t.accountId),
-      disk_format: 'vhd',
-      container_format: 'bare',
-      size: size || null,
-      virtual_size: null,
-      checksum: null,
-      os_hash_algo: null,
-      os_hash_value: null,
-      min_ram: 0,
-      min_disk: 0,
-      created_at: created,
-      updated_at: created,
-      tags: [],
-      self: `/v2/images/${t.globalIdentifier}`,
-      file: `/v2/images/${t.globalIdentifier}/file`,
-      schema: '/v2/schemas/image',
+      ...backendImageView({
+        id: t.globalIdentifier, name: t.name, status: templateStatus(t), visibility, protected: Boolean(t.publicFlag),
+        owner: t.accountId === null || t.accountId === undefined ? null : String(t.accountId),
+        disk_format: 'vhd', container_format: 'bare', size: size || null, created_at: created,
+      }),
       softlayer_template_id: String(t.id),
     };
     if (t.note) v.description = t.note;
@@ -86,11 +71,11 @@ export class SoftLayerImage implements ImageDriver {
   private osView(os: SlOsOption): Json {
     const id = osImageUuid(os.code);
     return {
-      id, name: os.code, description: os.description, status: 'active', visibility: 'public', protected: true, os_hidden: false, owner: null,
-      disk_format: null, container_format: null, size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null,
-      min_ram: 0, min_disk: 0, created_at: EPOCH, updated_at: EPOCH, tags: [],
-      self: `/v2/images/${id}`, file: `/v2/images/${id}/file`, schema: '/v2/schemas/image',
-      ...osProperties(os.code), softlayer_image_type: 'os_reference_code', softlayer_os_code: os.code,
+      ...backendImageView({
+        id, name: os.code, status: 'active', visibility: 'public', protected: true, owner: null,
+        disk_format: null, container_format: null, size: null, created_at: EPOCH,
+      }),
+      description: os.description, ...osProperties(os.code), softlayer_image_type: 'os_reference_code', softlayer_os_code: os.code,
     };
   }
 
@@ -109,34 +94,8 @@ export class SoftLayerImage implements ImageDriver {
     const ctx = req.context;
     const q = req.query as Json;
     const [templates, oses] = await Promise.all([this.cloud.templates(ctx), this.cloud.osOptions(ctx)]);
-    let list = [...templates.map((t) => this.view(ctx, t)), ...oses.map((o) => this.osView(o))];
-    for (const key of ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format', 'os_distro', 'os_version', 'softlayer_image_type'] as const) {
-      const want = q[key];
-      if (typeof want === 'string' && !(key === 'visibility' && want === 'all')) list = list.filter((v) => String(v[key]) === want);
-    }
-    const sortKey = typeof q.sort_key === 'string' ? q.sort_key : 'created_at';
-    const desc = q.sort_dir !== 'asc';
-    list.sort((a, b) => {
-      const c = String(a[sortKey] ?? '').localeCompare(String(b[sortKey] ?? '')) || String(a.id).localeCompare(String(b.id));
-      return desc ? -c : c;
-    });
-    let start = 0;
-    if (typeof q.marker === 'string') {
-      const i = list.findIndex((v) => v.id === q.marker);
-      if (i < 0) throw Fault.badRequest(`marker [${q.marker}] not found`);
-      start = i + 1;
-    }
-    const limit = q.limit === undefined ? 25 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 0) throw Fault.badRequest('limit param must be an integer');
-    const page = list.slice(start, start + limit);
-    const body: Json = { images: page, first: '/v2/images', schema: '/v2/schemas/images' };
-    if (start + limit < list.length && page.length) {
-      const u = new URLSearchParams();
-      for (const [k, v] of Object.entries(q)) if (k !== 'marker' && typeof v === 'string') u.set(k, v);
-      u.set('marker', String(page[page.length - 1]!.id));
-      body.next = `/v2/images?${u.toString()}`;
-    }
-    return out(body);
+    const list = [...templates.map((t) => this.view(ctx, t)), ...oses.map((o) => this.osView(o))];
+    return out(glanceImageListing(list, q, ['name', 'visibility', 'status', 'owner', 'id', 'disk_format', 'container_format', 'os_distro', 'os_version', 'softlayer_image_type']));
   }
 
   async showImage(req: ImageRequest<'showImage'>): Promise<ImageResponse<'showImage'>> {
