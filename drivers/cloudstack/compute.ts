@@ -19,6 +19,7 @@ import type { CsJob } from './client.js';
 import { CloudStackCloud, isUuid, isoZ, jobCommand, type CsTemplate } from './cloud.js';
 import { attachmentOf, volumeStatus, type CsVolume } from './volume.js';
 import { subnetIdOf } from './network.js';
+import { keypairList, keypairName, keypairNotFound, keypairView, requirePublicKeyFrom292, type KeypairFacts } from '../../src/nova-keypairs.js';
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -796,37 +797,27 @@ export class CloudStackCompute implements ComputeDriver {
     return this.cloud.list<CsKeyPair>(ctx, 'listSSHKeyPairs', 'sshkeypair', name ? { name } : {}).then((l) => (name ? l.filter((k) => k.name === name) : l));
   }
 
-  private keypairView(ctx: Ctx, k: CsKeyPair, detail: boolean): Json {
-    const v: Json = { name: k.name, public_key: k.publickey ?? '', fingerprint: k.fingerprint };
-    if (atLeast(ctx.microversion, '2.2')) v.type = 'ssh';
-    if (detail) Object.assign(v, { user_id: ctx.auth?.userId ?? '', created_at: '1970-01-01T00:00:00.000000', deleted: false, deleted_at: null, updated_at: null, id: keypairNumber(k) });
-    return v;
+  /** What Nova's key pair views need of a CloudStack SSH key pair (CloudStack keeps no creation time). */
+  private keypairFacts(ctx: Ctx, k: CsKeyPair): KeypairFacts {
+    return { name: k.name, publicKey: k.publickey ?? '', fingerprint: k.fingerprint, type: 'ssh', userId: ctx.auth?.userId ?? '', createdAt: '1970-01-01T00:00:00.000000', id: keypairNumber(k) };
   }
 
   async listKeypairs(req: ComputeRequest<'listKeypairs'>): Promise<ComputeResponse<'listKeypairs'>> {
     const ctx = req.context;
-    const keys = (await this.keyPairs(ctx)).sort((a, b) => a.name.localeCompare(b.name));
-    const q = req.query as Json;
-    const { items, more } = atLeast(ctx.microversion, '2.35') ? paginate(keys, q as { limit?: string; marker?: string }, (k) => k.name) : { items: keys, more: false };
-    return out({
-      keypairs: items.map((k) => ({ keypair: this.keypairView(ctx, k, false) })),
-      ...(more ? { keypairs_links: [nextLink(ctx.url, q, items[items.length - 1]!.name)] } : {}),
-    });
+    return out(keypairList(ctx, (await this.keyPairs(ctx)).map((k) => this.keypairFacts(ctx, k)), req.query as Json));
   }
 
   async showKeypair(req: ComputeRequest<'showKeypair'>): Promise<ComputeResponse<'showKeypair'>> {
     const [k] = await this.keyPairs(req.context, req.path.id);
-    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
-    return out({ keypair: this.keypairView(req.context, k, true) });
+    if (!k) throw keypairNotFound(req.path.id, req.context.auth?.userId ?? '');
+    return out({ keypair: keypairView(req.context.microversion, this.keypairFacts(req.context, k), true) });
   }
 
   /** With a public key: registerSSHKeyPair; without: createSSHKeyPair, which answers the private key once. */
   async createKeypair(req: ComputeRequest<'createKeypair'>): Promise<ComputeResponse<'createKeypair'> | Reply<ComputeResponse<'createKeypair'>>> {
     const ctx = req.context;
     const b = (req.body as unknown as { keypair: { name: string; public_key?: string; type?: string } }).keypair;
-    const name = b.name.trim();
-    const allowed = atLeast(ctx.microversion, '2.92') ? /^[a-zA-Z0-9 _\-@.]+$/ : /^[a-zA-Z0-9 _-]+$/;
-    if (!name || name.length > 255 || !allowed.test(name)) throw Fault.badRequest('Keypair data is invalid: Keypair name contains unsafe characters');
+    const name = keypairName(ctx.microversion, b.name);
     if (b.type === 'x509') throw Fault.badRequest('Keypair data is invalid: CloudStack keeps SSH keys only, not x509 certificates.');
     if ((await this.keyPairs(ctx, name)).length) throw Fault.conflict(`Key pair '${name}' already exists.`);
     const publicKey = b.public_key?.trim();
@@ -835,11 +826,11 @@ export class CloudStackCompute implements ComputeDriver {
       k = (await this.cloud.call<{ keypair: CsKeyPair }>(ctx, 'registerSSHKeyPair', { name, publickey: publicKey })).keypair;
       k.publickey ??= publicKey;
     } else {
-      if (atLeast(ctx.microversion, '2.92')) throw Fault.badRequest("Invalid input for field/attribute keypair. Value: 'public_key' is a required property");
+      requirePublicKeyFrom292(ctx.microversion, publicKey);
       k = (await this.cloud.call<{ keypair: CsKeyPair }>(ctx, 'createSSHKeyPair', { name })).keypair;
       if (!k.publickey) k.publickey = (await this.keyPairs(ctx, name))[0]?.publickey ?? '';
     }
-    const v = this.keypairView(ctx, k, false);
+    const v = keypairView(ctx.microversion, this.keypairFacts(ctx, k), false);
     v.user_id = ctx.auth?.userId ?? '';
     if (k.privatekey) v.private_key = k.privatekey;
     return new Reply(out<ComputeResponse<'createKeypair'>>({ keypair: v }), atLeast(ctx.microversion, '2.2') ? 201 : 200);
@@ -847,7 +838,7 @@ export class CloudStackCompute implements ComputeDriver {
 
   async deleteKeypair(req: ComputeRequest<'deleteKeypair'>): Promise<ComputeResponse<'deleteKeypair'> | Reply<ComputeResponse<'deleteKeypair'>>> {
     const [k] = await this.keyPairs(req.context, req.path.id);
-    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
+    if (!k) throw keypairNotFound(req.path.id, req.context.auth?.userId ?? '');
     await this.cloud.call(req.context, 'deleteSSHKeyPair', { name: k.name });
     return new Reply(undefined, atLeast(req.context.microversion, '2.2') ? 204 : 202);
   }

@@ -11,6 +11,7 @@ import type { FlavorRecord } from './flavors.js';
 import type { Resource, SandboxStore } from './store.js';
 import { isoNoZone, isoZ } from './store.js';
 import type { ServerAddress } from './cloud.js';
+import type { KeypairFacts } from '../../src/nova-keypairs.js';
 
 type Ctx = RequestContext;
 
@@ -424,15 +425,9 @@ export function x509Fingerprint(pem: string): string {
   }
 }
 
-export function keypairView(ctx: Ctx, k: KeypairRecord, detail: boolean, isAdmin: boolean): Record<string, unknown> {
-  const mv = ctx.microversion;
-  const v: Record<string, unknown> = { name: k.name, public_key: k.public_key, fingerprint: k.fingerprint };
-  if (atLeast(mv, '2.2')) v.type = k.type;
-  if (detail) {
-    Object.assign(v, { user_id: k.user_id, created_at: isoNoZone(Date.parse(k.created_at)), deleted: false, deleted_at: null, updated_at: null, id: keypairSerial(k) });
-  }
-  void isAdmin;
-  return v;
+/** What Nova's key pair views need of a sandbox key pair. */
+export function keypairFacts(k: KeypairRecord): KeypairFacts {
+  return { name: k.name, publicKey: k.public_key, fingerprint: k.fingerprint, type: k.type, userId: k.user_id, createdAt: isoNoZone(Date.parse(k.created_at)), id: keypairSerial(k) };
 }
 
 /** Nova's key pairs have an integer id; ours is derived from the creation time. */

@@ -16,11 +16,12 @@ import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
 import { NovaProxy } from './compute-proxy.js';
 import { isoNoZone, isoZ, type CreationKey, type Resource } from './store.js';
 import {
-  DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateX509Keypair, instanceActionView, keypairView, links, matchesStatus,
+  DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateX509Keypair, instanceActionView, keypairFacts, links, matchesStatus,
   quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
   type InstanceActionRecord, type KeypairRecord, type QuotaRecord, type ServerGroupRecord, type ServerRecord, type VmState,
 } from './compute-views.js';
 import { generateSshKeypair } from '../../src/keypairs.js';
+import { keypairList, keypairName, keypairNotFound, keypairView, requirePublicKeyFrom292 } from '../../src/nova-keypairs.js';
 
 type Ctx = RequestContext;
 
@@ -369,7 +370,7 @@ export class SandboxCompute implements ComputeDriver {
 
   private keypair(userId: string, name: string): KeypairRecord {
     const k = this.store.get<KeypairRecord>('keypair', `${userId}/${name}`);
-    if (!k) throw Fault.notFound(`Keypair ${name} not found for user ${userId}`);
+    if (!k) throw keypairNotFound(name, userId);
     return k;
   }
 
@@ -377,13 +378,9 @@ export class SandboxCompute implements ComputeDriver {
     const ctx = req.context;
     const b = (req.body as unknown as { keypair: { name: string; public_key?: string; type?: 'ssh' | 'x509'; user_id?: string } }).keypair;
     const userId = this.keypairUser(ctx, {}, b.user_id);
-    const name = b.name.trim();
-    const allowed = atLeast(ctx.microversion, '2.92') ? /^[a-zA-Z0-9 _\-@.]+$/ : /^[a-zA-Z0-9 _-]+$/;
-    if (!name || name.length > 255 || !allowed.test(name)) {
-      throw Fault.badRequest('Keypair data is invalid: Keypair name contains unsafe characters');
-    }
+    const name = keypairName(ctx.microversion, b.name);
     const type = atLeast(ctx.microversion, '2.2') ? (b.type ?? 'ssh') : 'ssh';
-    if (atLeast(ctx.microversion, '2.92') && !b.public_key) throw Fault.badRequest("Invalid input for field/attribute keypair. Value: 'public_key' is a required property");
+    requirePublicKeyFrom292(ctx.microversion, b.public_key);
     let publicKey = b.public_key;
     let privateKey: string | undefined;
     if (!publicKey) {
@@ -401,7 +398,7 @@ export class SandboxCompute implements ComputeDriver {
       if (limit >= 0 && this.store.count('keypair', userId) >= limit) throw Fault.forbidden('Quota exceeded, too many key pairs.');
       this.store.insert('keypair', k);
     });
-    const v = keypairView(ctx, k, false, auth(ctx).isAdmin);
+    const v = keypairView(ctx.microversion, keypairFacts(k), false);
     v.user_id = userId;
     if (privateKey) v.private_key = privateKey;
     return out({ keypair: v });
@@ -411,23 +408,13 @@ export class SandboxCompute implements ComputeDriver {
     const ctx = req.context;
     const query = req.query as Record<string, unknown>;
     const userId = this.keypairUser(ctx, query);
-    const all = this.store.list<KeypairRecord>('keypair', { projectId: userId }).sort((a, b) => a.name.localeCompare(b.name));
-    let items = all;
-    let more = false;
-    if (atLeast(ctx.microversion, '2.35')) {
-      const page = paginate(all, query, (k) => k.name);
-      items = page.items;
-      more = page.more;
-    }
-    const body: Record<string, unknown> = { keypairs: items.map((k) => ({ keypair: keypairView(ctx, k, false, auth(ctx).isAdmin) })) };
-    if (more) body.keypairs_links = [nextLink(ctx.url, query, items[items.length - 1]!.name)];
-    return out(body);
+    return out(keypairList(ctx, this.store.list<KeypairRecord>('keypair', { projectId: userId }).map(keypairFacts), query));
   }
 
   async showKeypair(req: ComputeRequest<'showKeypair'>): Promise<ComputeResponse<'showKeypair'>> {
     const ctx = req.context;
     const k = this.keypair(this.keypairUser(ctx, req.query as Record<string, unknown>), req.path.id);
-    return out({ keypair: keypairView(ctx, k, true, auth(ctx).isAdmin) });
+    return out({ keypair: keypairView(ctx.microversion, keypairFacts(k), true) });
   }
 
   async deleteKeypair(req: ComputeRequest<'deleteKeypair'>): Promise<ComputeResponse<'deleteKeypair'>> {

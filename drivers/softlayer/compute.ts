@@ -19,6 +19,10 @@ import { templateStatus } from './image.js';
 import { getStorage, listStorage, type SlStorage } from './volume.js';
 import { GROUP_MASK, type SlSecurityGroup } from './network.js';
 import { generateSshKeypair } from '../../src/keypairs.js';
+import { keypairList, keypairName, keypairNotFound, keypairView, requirePublicKeyFrom292, type KeypairFacts } from '../../src/nova-keypairs.js';
+
+/** A SoftLayer_Security_Ssh_Key, as the mask reads it. */
+interface SlSshKey { id: number; label: string; key: string; fingerprint: string; createDate?: string }
 
 type Ctx = RequestContext;
 type Json = Record<string, unknown>;
@@ -747,7 +751,7 @@ export class SoftLayerCompute implements ComputeDriver {
 
   // ---- key pairs (SoftLayer_Security_Ssh_Key; the label is the name) ---------------
 
-  private async keys(ctx: Ctx): Promise<{ id: number; label: string; key: string; fingerprint: string; createDate?: string }[]> {
+  private async keys(ctx: Ctx): Promise<SlSshKey[]> {
     return this.cloud.listAll(ctx, 'SoftLayer_Account', 'getSshKeys', { mask: 'mask[id,label,key,fingerprint,createDate]' });
   }
 
@@ -755,47 +759,36 @@ export class SoftLayerCompute implements ComputeDriver {
     return (await this.keys(ctx)).find((k) => k.label === name);
   }
 
-  private keypairView(ctx: Ctx, k: { id: number; label: string; key: string; fingerprint: string; createDate?: string }, detail: boolean): Json {
-    const mv = ctx.microversion;
-    const v: Json = { name: k.label, public_key: k.key, fingerprint: k.fingerprint };
-    if (atLeast(mv, '2.2')) v.type = 'ssh';
-    if (detail) Object.assign(v, { user_id: ctx.auth?.userId ?? '', created_at: isoZ(k.createDate)?.replace(/Z$/, '.000000') ?? null, deleted: false, deleted_at: null, updated_at: null, id: k.id });
-    return v;
+  /** What Nova's key pair views need of a SoftLayer_Security_Ssh_Key. */
+  private keypairFacts(ctx: Ctx, k: SlSshKey): KeypairFacts {
+    return { name: k.label, publicKey: k.key, fingerprint: k.fingerprint, type: 'ssh', userId: ctx.auth?.userId ?? '', createdAt: isoZ(k.createDate)?.replace(/Z$/, '.000000') ?? null, id: k.id };
   }
 
   async listKeypairs(req: ComputeRequest<'listKeypairs'>): Promise<ComputeResponse<'listKeypairs'>> {
     const ctx = req.context;
-    const keys = (await this.keys(ctx)).sort((a, b) => a.label.localeCompare(b.label));
-    const q = req.query as Json;
-    const { items, more } = atLeast(ctx.microversion, '2.35') ? paginate(keys, q as { limit?: string; marker?: string }, (k) => k.label) : { items: keys, more: false };
-    return out({
-      keypairs: items.map((k) => ({ keypair: this.keypairView(ctx, k, false) })),
-      ...(more ? { keypairs_links: [nextLink(ctx.url, q, items[items.length - 1]!.label)] } : {}),
-    });
+    return out(keypairList(ctx, (await this.keys(ctx)).map((k) => this.keypairFacts(ctx, k)), req.query as Json));
   }
 
   async showKeypair(req: ComputeRequest<'showKeypair'>): Promise<ComputeResponse<'showKeypair'>> {
     const k = await this.keyByName(req.context, req.path.id);
-    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
-    return out({ keypair: this.keypairView(req.context, k, true) });
+    if (!k) throw keypairNotFound(req.path.id, req.context.auth?.userId ?? '');
+    return out({ keypair: keypairView(req.context.microversion, this.keypairFacts(req.context, k), true) });
   }
 
   async createKeypair(req: ComputeRequest<'createKeypair'>): Promise<ComputeResponse<'createKeypair'> | Reply<ComputeResponse<'createKeypair'>>> {
     const ctx = req.context;
     const b = (req.body as unknown as { keypair: { name: string; public_key?: string; type?: string } }).keypair;
-    const name = b.name.trim();
-    const allowed = atLeast(ctx.microversion, '2.92') ? /^[a-zA-Z0-9 _\-@.]+$/ : /^[a-zA-Z0-9 _-]+$/;
-    if (!name || name.length > 255 || !allowed.test(name)) throw Fault.badRequest('Keypair data is invalid: Keypair name contains unsafe characters');
+    const name = keypairName(ctx.microversion, b.name);
     if (b.type === 'x509') throw Fault.badRequest('Keypair data is invalid: SoftLayer keeps SSH keys only, not x509 certificates.');
     if (await this.keyByName(ctx, name)) throw Fault.conflict(`Key pair '${name}' already exists.`);
     let publicKey = b.public_key?.trim();
     let privateKey: string | undefined;
     if (!publicKey) {
-      if (atLeast(ctx.microversion, '2.92')) throw Fault.badRequest("Invalid input for field/attribute keypair. Value: 'public_key' is a required property");
+      requirePublicKeyFrom292(ctx.microversion, publicKey);
       ({ publicKey, privateKey } = generateSshKeypair(name));
     }
-    const k = await this.cloud.call<{ id: number; label: string; key: string; fingerprint: string; createDate?: string }>(ctx, 'SoftLayer_Security_Ssh_Key', 'createObject', { params: [{ label: name, key: publicKey }] });
-    const v = this.keypairView(ctx, k, false);
+    const k = await this.cloud.call<SlSshKey>(ctx, 'SoftLayer_Security_Ssh_Key', 'createObject', { params: [{ label: name, key: publicKey }] });
+    const v = keypairView(ctx.microversion, this.keypairFacts(ctx, k), false);
     v.user_id = ctx.auth?.userId ?? '';
     if (privateKey) v.private_key = privateKey;
     return new Reply(out<ComputeResponse<'createKeypair'>>({ keypair: v }), atLeast(ctx.microversion, '2.2') ? 201 : 200);
@@ -803,7 +796,7 @@ export class SoftLayerCompute implements ComputeDriver {
 
   async deleteKeypair(req: ComputeRequest<'deleteKeypair'>): Promise<ComputeResponse<'deleteKeypair'> | Reply<ComputeResponse<'deleteKeypair'>>> {
     const k = await this.keyByName(req.context, req.path.id);
-    if (!k) throw Fault.notFound(`Keypair ${req.path.id} not found for user ${req.context.auth?.userId ?? ''}`);
+    if (!k) throw keypairNotFound(req.path.id, req.context.auth?.userId ?? '');
     await this.cloud.call(req.context, 'SoftLayer_Security_Ssh_Key', 'deleteObject', { id: k.id });
     return new Reply(undefined, atLeast(req.context.microversion, '2.2') ? 204 : 202);
   }
