@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloudStackGateway, type CloudStackHarness } from '../helpers/cloudstack.js';
 import { startGateway, type TestResponse } from '../helpers/gateway.js';
+import { until } from '../helpers/gateway.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies, asserted field by field
 
@@ -30,16 +31,6 @@ function sshPublicKey(): { pub: string; md5: string } {
     return { pub: readFileSync(join(dir, 'k.pub'), 'utf8').trim(), md5 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

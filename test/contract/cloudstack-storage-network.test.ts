@@ -7,21 +7,12 @@
 import { expect } from 'chai';
 import { startCloudStackGateway, type CloudStackHarness } from '../helpers/cloudstack.js';
 import type { TestResponse } from '../helpers/gateway.js';
+import { until } from '../helpers/gateway.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies, asserted field by field
 
 function expectStatus(res: TestResponse, status: number): void {
   expect(res.status, `${res.text} ${res.headers.get('x-stackgate-contract-violation') ?? ''}`).to.equal(status);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('cloudstack: images, volumes, networks', function () {

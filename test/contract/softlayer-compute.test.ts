@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSoftLayerGateway, type SoftLayerHarness } from '../helpers/softlayer.js';
 import type { TestResponse } from '../helpers/gateway.js';
+import { until } from '../helpers/gateway.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies, asserted field by field
 
@@ -26,16 +27,6 @@ function sshPublicKey(): string {
     return readFileSync(join(dir, 'k.pub'), 'utf8').trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -128,3 +128,14 @@ export async function startWithSimulator<S extends { close(): Promise<void> }, A
     },
   };
 }
+
+/** Polls `fn` every 100 ms until it gives a value (not undefined); fails after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
