@@ -151,6 +151,64 @@ function collectFormats(node: unknown, out: Set<string>): Set<string> {
   return out;
 }
 
+/**
+ * What a query parameter given more than once means, per operation: the
+ * `x-stackgate-query-repeats` extension that specs/patches/ set on the
+ * operations whose service reads repeats (each patch says why). Parameters
+ * whose schema is an array (Nova's sort_key, Neutron's sort_key and tags)
+ * always keep every value.
+ *   last: the last value, as webob's MultiDict answers `req.GET[name]` (Nova's
+ *         multi_params schemas with controllers reading one value).
+ *   any:  every value, each valid by the parameter's schema, reaching the
+ *         driver as a list: a filter matching any of them (Neutron). Paging
+ *         parameters (PAGING_QUERY) still take the last value.
+ * Without the extension a repeated scalar parameter is refused ("must be
+ * string"), as Nova's single_param schemas (maxItems 1) refuse it.
+ */
+const REPEATS_KEY = 'x-stackgate-query-repeats';
+const PAGING_QUERY = new Set(['limit', 'marker', 'page_reverse']);
+
+type JsonNode = Record<string, unknown>;
+
+function resolveRef(doc: JsonNode, node: unknown): JsonNode | undefined {
+  let n = node as JsonNode | undefined;
+  for (let i = 0; i < 10 && n && typeof n.$ref === 'string'; i++) {
+    n = n.$ref.replace(/^#\//, '').split('/').reduce<unknown>((cur, k) => (cur as JsonNode | undefined)?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc) as JsonNode | undefined;
+  }
+  return n;
+}
+
+/**
+ * Reads the repeat rule of every operation and, in `doc` (changed in place),
+ * lets the scalar parameters of `any` operations also take a list of values.
+ * Returns operationId → the names of the parameters whose repeats reduce to
+ * their last value.
+ */
+function applyQueryRepeats(doc: JsonNode): Map<string, Set<string>> {
+  const lastOnly = new Map<string, Set<string>>();
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, JsonNode>)) {
+    for (const op of Object.values(item) as JsonNode[]) {
+      if (!op || typeof op !== 'object' || !(REPEATS_KEY in op)) continue;
+      const mode = op[REPEATS_KEY];
+      if (mode !== 'last' && mode !== 'any') throw new Error(`${String(op.operationId)}: ${REPEATS_KEY} must be last or any, not ${JSON.stringify(mode)}`);
+      const last = new Set<string>();
+      op.parameters = ((op.parameters ?? []) as unknown[]).map((ref) => {
+        const p = resolveRef(doc, ref);
+        if (!p || p.in !== 'query' || typeof p.name !== 'string') return ref;
+        const schema = resolveRef(doc, p.schema);
+        if (!schema || schema.type === 'array') return ref;
+        if (mode === 'last' || PAGING_QUERY.has(p.name)) {
+          last.add(p.name);
+          return ref;
+        }
+        return { ...p, schema: { anyOf: [schema, { type: 'array', minItems: 1, items: schema }] } };
+      });
+      lastOnly.set(String(op.operationId), last);
+    }
+  }
+  return lastOnly;
+}
+
 export interface ValidationIssue {
   where: string;
   message: string;
@@ -161,11 +219,14 @@ export class ServiceValidator {
   private readonly api: OpenAPIBackend;
   /** specOperationId → query parameter names the operation declares */
   private readonly queryParams = new Map<string, Set<string>>();
+  /** specOperationId → query parameters whose repeats reduce to the last value */
+  private readonly lastValue: Map<string, Set<string>>;
   readonly document: Record<string, unknown>;
 
   constructor(readonly service: ServiceInfo, specPath: string) {
     this.document = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown>;
     const formats = collectFormats(this.document, new Set());
+    this.lastValue = applyQueryRepeats(this.document);
     this.api = new OpenAPIBackend({
       definition: this.document as never,
       quick: true,
@@ -208,6 +269,10 @@ export class ServiceValidator {
     sel: Selection,
   ): { issues: ValidationIssue[]; query: Record<string, unknown>; params: Record<string, unknown> } {
     const query = this.knownQuery(operationId, req.query);
+    for (const name of this.lastValue.get(operationId) ?? []) {
+      const v = query[name];
+      if (Array.isArray(v)) query[name] = v[v.length - 1];
+    }
     const request: OABRequest = {
       method: req.method.toLowerCase(),
       path: req.path,

@@ -97,9 +97,42 @@ const ACTION_EVENT: Record<string, string> = {
 };
 
 /** The sort keys of a server list other than created_at (any other key sorts by created_at). */
-const SERVER_SORT_KEYS = new Map<string, (s: ServerRecord) => string>([
-  ['display_name', (s) => s.name], ['uuid', (s) => s.id], ['updated_at', (s) => s.updated_at], ['vm_state', (s) => s.vm_state],
+type SortValue = string | number | null;
+
+/** Server sort keys the sandbox has values for; the other valid keys (Nova's columns it does not model) sort as equal. */
+const SERVER_SORT_KEYS = new Map<string, (s: ServerRecord) => SortValue>([
+  ['created_at', (s) => s.created_at], ['display_name', (s) => s.name], ['uuid', (s) => s.id], ['updated_at', (s) => s.updated_at],
+  ['vm_state', (s) => s.vm_state], ['task_state', (s) => s.task_state], ['power_state', (s) => s.power_state],
+  ['project_id', (s) => s.project_id], ['user_id', (s) => s.user_id], ['hostname', (s) => s.hostname], ['key_name', (s) => s.key_name],
+  ['display_description', (s) => s.description], ['launched_at', (s) => s.launched_at], ['launch_index', (s) => s.launch_index],
+  ['reservation_id', (s) => s.reservation_id], ['availability_zone', (s) => s.availability_zone], ['image_ref', (s) => s.image_id ?? ''],
+  ['access_ip_v4', (s) => s.access_ipv4], ['access_ip_v6', (s) => s.access_ipv6], ['config_drive', (s) => s.config_drive],
+  ['progress', (s) => s.progress], ['locked', (s) => (s.locked ? 1 : 0)], ['locked_by', (s) => s.locked_by],
+  ['instance_type_id', (s) => s.flavor.id], ['host', () => HOST], ['node', () => HOST],
 ]);
+
+/**
+ * Sort keys Nova drops from a server list's sort, with their directions
+ * (SERVER_LIST_IGNORE_SORT_KEY in nova/api/openstack/compute/schemas/servers.py;
+ * `locked` sorts from 2.73). From 2.75 its query schema refuses them.
+ */
+const IGNORED_SORT_KEYS = new Set(['architecture', 'cell_name', 'cleaned', 'default_ephemeral_device', 'default_swap_device', 'deleted', 'deleted_at',
+  'disable_terminate', 'ephemeral_gb', 'ephemeral_key_uuid', 'id', 'key_data', 'launched_on', 'locked', 'memory_mb', 'os_type', 'reservation_id',
+  'root_gb', 'shutdown_terminate', 'user_data', 'vcpus', 'vm_mode']);
+
+/** A query value that may be given more than once, as a list. */
+function many(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => String(x).trim());
+}
+
+function compareSort(a: SortValue, b: SortValue): number {
+  if (a === b) return 0;
+  if (a === null) return -1; // NULL sorts first ascending, as in MySQL
+  if (b === null) return 1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
+}
 
 /** Query parameters of a server list that only page, scope (as listScope reads them) or sort it. */
 const PAGE_ONLY_QUERY = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'all_tenants', 'all_projects', 'project_id', 'tenant_id']);
@@ -674,12 +707,52 @@ export class SandboxCompute implements ComputeDriver {
     }
     const locked = str('locked');
     if (locked !== undefined && atLeast(mv, '2.73')) servers = servers.filter((s) => s.locked === truthy(locked));
-    // Newest first, as Nova sorts by created_at desc (then id).
-    const sortKey = str('sort_key') ?? 'created_at';
-    const dir = (str('sort_dir') ?? 'desc') === 'asc' ? 1 : -1;
-    const keyOf = SERVER_SORT_KEYS.get(sortKey) ?? ((s: ServerRecord) => s.created_at);
+    const { keys, dirs } = this.serverSort(ctx, query);
     const order = new Map(servers.map((s, i) => [s.id, i]));
-    return servers.sort((x, y) => (keyOf(x).localeCompare(keyOf(y)) || order.get(x.id)! - order.get(y.id)!) * dir);
+    const first = dirs[0] === 'asc' ? 1 : -1;
+    return servers.sort((x, y) => {
+      for (const [i, k] of keys.entries()) {
+        const of = SERVER_SORT_KEYS.get(k);
+        const c = of ? compareSort(of(x), of(y)) : 0;
+        if (c) return dirs[i] === 'asc' ? c : -c;
+      }
+      // Then created_at and id in the first direction (process_sort_params' defaults): creation order.
+      return (order.get(x.id)! - order.get(y.id)!) * first;
+    });
+  }
+
+  /**
+   * The keys and directions a server list sorts by, as Nova reads them:
+   * sort_key and sort_dir are lists applied in order (get_sort_params; created_at
+   * desc when none); ignored keys are dropped with their direction, host and
+   * node are for admins (remove_invalid_sort_keys); directions must be asc or
+   * desc, no more than the keys, and missing ones take the first
+   * (process_sort_params). Ties go by creation order in the first direction:
+   * Nova's created_at and id (the sandbox gives the servers of one create the
+   * same created_at, so its uuid tie-break would shuffle them).
+   */
+  private serverSort(ctx: Ctx, query: Record<string, unknown>): { keys: string[]; dirs: string[] } {
+    const keys = many(query.sort_key);
+    const dirs = many(query.sort_dir);
+    if (!keys.length) keys.push('created_at');
+    if (!dirs.length) dirs.push('desc');
+    const ignored = new Set(IGNORED_SORT_KEYS);
+    if (atLeast(ctx.microversion, '2.73')) ignored.delete('locked');
+    for (const k of [...keys]) {
+      const i = keys.indexOf(k);
+      if (ignored.has(k)) {
+        if (atLeast(ctx.microversion, '2.75')) throw Fault.badRequest(`Invalid input for query parameters sort_key. Value: ${k}. '${k}' is not one of the valid sort keys.`);
+        if (dirs.length > i) dirs.splice(i, 1);
+        keys.splice(i, 1);
+      } else if ((k === 'host' || k === 'node') && !auth(ctx).isAdmin) {
+        throw Fault.forbidden(`Only administrators can sort servers by ${k}`);
+      }
+    }
+    if (!keys.length) return { keys: ['created_at'], dirs: ['desc'] };
+    for (const d of dirs) if (d !== 'asc' && d !== 'desc') throw Fault.badRequest("Invalid input received: Unknown sort direction, must be 'desc' or 'asc'");
+    if (dirs.length > keys.length) throw Fault.badRequest('Invalid input received: Sort direction size exceeds sort key size');
+    while (dirs.length < keys.length) dirs.push(dirs[0]!);
+    return { keys, dirs };
   }
 
   /**
@@ -694,12 +767,13 @@ export class SandboxCompute implements ComputeDriver {
    */
   private pageByCreation(ctx: Ctx, query: Record<string, unknown>): { items: ServerRecord[]; more: boolean } | undefined {
     if (Object.entries(query).some(([k, v]) => v !== undefined && !PAGE_ONLY_QUERY.has(k))) return undefined;
-    const str = (k: string) => (query[k] === undefined ? undefined : String(query[k]));
-    const sortKey = str('sort_key') ?? 'created_at';
-    if (SERVER_SORT_KEYS.has(sortKey)) return undefined;
+    // Only by creation time: sort_key created_at (or none) and at most one direction.
+    const keys = many(query.sort_key), dirs = many(query.sort_dir);
+    if (keys.some((k) => k !== 'created_at') || keys.length > 1 || dirs.length > 1) return undefined;
+    if (dirs.length && dirs[0] !== 'asc' && dirs[0] !== 'desc') return undefined;
     const marker = query.marker;
     if (marker !== undefined && typeof marker !== 'string') return undefined;
-    const newestFirst = (str('sort_dir') ?? 'desc') !== 'asc';
+    const newestFirst = dirs[0] !== 'asc';
     const scope = this.serverScope(ctx, query);
     // As paginate: the limit is checked before the marker.
     const limit = parseLimit(query.limit as number | string | undefined);
@@ -2259,25 +2333,56 @@ export class SandboxCompute implements ComputeDriver {
 
   // ---- usage -----------------------------------------------------------------------
 
-  private usageFor(ctx: Ctx, projectId: string, start: number, end: number, detailed: boolean): Record<string, unknown> {
-    const servers = this.store.list<ServerRecord>('server', { projectId }).map((s) => settle(this.store, s));
+  /**
+   * One page of usage, as Nova's simple_tenant_usage: the servers active in the
+   * window (launched before its end; the sandbox deletes at once, so none ended
+   * before its start), ordered by project then uuid, paged by `limit`/`marker`
+   * from 2.40 (before, max_limit and no marker), then summed per project in
+   * that order. The marker is any server's uuid (paging resumes after its
+   * project and uuid); an unknown one is a 400.
+   */
+  private usagePage(ctx: Ctx, query: Record<string, unknown>, projectId: string | null, detailed: boolean) {
+    const [start, end] = this.usageWindow(query);
+    const paged = atLeast(ctx.microversion, '2.40');
+    const limit = parseLimit(paged ? (query.limit as number | string | undefined) : undefined);
+    const key = (s: { project_id: string; id: string }) => [s.project_id, s.id] as const;
+    const before = (a: readonly [string, string], b: readonly [string, string]) => (a[0] === b[0] ? a[1] < b[1] : a[0] < b[0]);
+    let servers = this.store.list<ServerRecord>('server', projectId === null ? {} : { projectId })
+      .filter((s) => Date.parse(s.created_at) < end)
+      .sort((x, y) => (before(key(x), key(y)) ? -1 : before(key(y), key(x)) ? 1 : 0));
+    const marker = paged && typeof query.marker === 'string' && query.marker !== '' ? query.marker : undefined;
+    if (marker !== undefined) {
+      const m = this.store.get<ServerRecord>('server', marker);
+      if (!m) throw Fault.badRequest(`Marker ${marker} could not be found.`);
+      servers = servers.filter((s) => before(key(m), key(s)));
+    }
+    const page = servers.slice(0, limit).map((s) => settle(this.store, s));
+    const more = paged && page.length > 0 && servers.length > limit;
     const hours = (s: ServerRecord) => Math.max(0, (Math.min(end, Date.now()) - Math.max(start, Date.parse(s.created_at))) / 3_600_000);
-    const u: Record<string, unknown> = {
-      tenant_id: projectId, start: isoNoZone(start), stop: isoNoZone(end),
-      total_hours: servers.reduce((n, s) => n + hours(s), 0),
-      total_vcpus_usage: servers.reduce((n, s) => n + hours(s) * s.flavor.vcpus, 0),
-      total_memory_mb_usage: servers.reduce((n, s) => n + hours(s) * s.flavor.ram, 0),
-      total_local_gb_usage: servers.reduce((n, s) => n + hours(s) * s.flavor.disk, 0),
-    };
-    if (detailed) {
-      u.server_usages = servers.map((s) => ({
-        instance_id: s.id, name: s.name, hours: hours(s), memory_mb: s.flavor.ram, local_gb: s.flavor.disk, vcpus: s.flavor.vcpus,
+    const usages = new Map<string, Record<string, unknown> & { server_usages?: unknown[] }>();
+    for (const s of page) {
+      const h = hours(s);
+      let u = usages.get(s.project_id);
+      if (!u) {
+        u = {
+          tenant_id: s.project_id, start: isoNoZone(start), stop: isoNoZone(end),
+          total_hours: 0, total_vcpus_usage: 0, total_memory_mb_usage: 0, total_local_gb_usage: 0,
+          ...(detailed ? { server_usages: [] } : {}),
+        };
+        usages.set(s.project_id, u);
+      }
+      u.total_hours = (u.total_hours as number) + h;
+      u.total_vcpus_usage = (u.total_vcpus_usage as number) + h * s.flavor.vcpus;
+      u.total_memory_mb_usage = (u.total_memory_mb_usage as number) + h * s.flavor.ram;
+      u.total_local_gb_usage = (u.total_local_gb_usage as number) + h * s.flavor.disk;
+      u.server_usages?.push({
+        instance_id: s.id, name: s.name, hours: h, memory_mb: s.flavor.ram, local_gb: s.flavor.disk, vcpus: s.flavor.vcpus,
         tenant_id: s.project_id, flavor: s.flavor.name, started_at: isoNoZone(Date.parse(s.created_at)), ended_at: null,
         state: serverStatus(s) === 'SHUTOFF' ? 'stopped' : s.vm_state, uptime: Math.floor((Date.now() - Date.parse(s.created_at)) / 1000),
-      }));
+      });
     }
-    void ctx;
-    return u;
+    const links = more ? [nextLink(ctx.url, query, page[page.length - 1]!.id)] : undefined;
+    return { usages: [...usages.values()], links };
   }
 
   private usageWindow(query: Record<string, unknown>): [number, number] {
@@ -2292,16 +2397,16 @@ export class SandboxCompute implements ComputeDriver {
     const ctx = req.context;
     requireAdmin(ctx, 'os_compute_api:os-simple-tenant-usage:list');
     const query = req.query as Record<string, unknown>;
-    const [start, end] = this.usageWindow(query);
-    const projects = [...new Set(this.store.list<ServerRecord>('server').map((s) => s.project_id))];
-    return out({ tenant_usages: projects.map((p) => this.usageFor(ctx, p, start, end, truthy(query.detailed ?? '0'))) });
+    const { usages, links } = this.usagePage(ctx, query, null, truthy(query.detailed ?? '0'));
+    return out({ tenant_usages: usages, ...(links ? { tenant_usages_links: links } : {}) });
   }
 
+  /** A project without servers in the window (or past the last page) shows `{}`, as Nova. */
   async showSimpleTenantUsage(req: ComputeRequest<'showSimpleTenantUsage'>): Promise<ComputeResponse<'showSimpleTenantUsage'>> {
     const ctx = req.context;
     const project = this.quotaTarget(ctx, req.path.id);
-    const [start, end] = this.usageWindow(req.query as Record<string, unknown>);
-    return out({ tenant_usage: this.usageFor(ctx, project, start, end, true) });
+    const { usages, links } = this.usagePage(ctx, req.query as Record<string, unknown>, project, true);
+    return out({ tenant_usage: usages[0] ?? {}, ...(links ? { tenant_usage_links: links } : {}) });
   }
 }
 

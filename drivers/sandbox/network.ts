@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import type { RequestContext } from '../../generated/common.js';
 import type { NetworkDriver, NetworkMethodName, NetworkRequest, NetworkResponse } from '../../generated/index.js';
 import { Fault } from '../../src/faults.js';
+import { extensionList, extensionShow, type NeutronExtension } from '../../src/neutron-extensions.js';
 import type { Link } from '../../src/paging.js';
 import type { NetworkSide, PortRecord, SandboxCloud, ServerAddress } from './cloud.js';
 import { isoZ, type Resource } from './store.js';
@@ -377,9 +378,8 @@ function typed<T>(v: unknown): T {
 
 // ---- extensions ----------------------------------------------------------------
 
-const EXT_UPDATED = '2013-01-20T00:00:00-00:00';
 /** What the sandbox really implements, as Neutron names it. */
-const EXTENSIONS: { alias: string; name: string; description: string }[] = [
+const EXTENSIONS: NeutronExtension[] = [
   { alias: 'allowed-address-pairs', name: 'Allowed Address Pairs', description: 'Allowed Address Pairs, as the sandbox serves it.' },
   { alias: 'availability_zone', name: 'Availability Zone', description: 'Availability Zone, as the sandbox serves it.' },
   { alias: 'network_availability_zone', name: 'Network Availability Zone', description: 'Network Availability Zone, as the sandbox serves it.' },
@@ -899,8 +899,8 @@ export class SandboxNetwork implements NetworkDriver {
   }
 
   async listQuotasDefault(req: Req<'listQuotasDefault'>): Res<'listQuotasDefault'> {
-    const project = this.quotaProject(req.context, req.path.id);
-    return typed({ quota: { ...QUOTA_DEFAULTS, project_id: project, tenant_id: project } });
+    this.quotaProject(req.context, req.path.id); // the same policy as show
+    return typed({ quota: { ...QUOTA_DEFAULTS } });
   }
 
   async listQuotasDetails(req: Req<'listQuotasDetails'>): Res<'listQuotasDetails'> {
@@ -958,13 +958,11 @@ export class SandboxNetwork implements NetworkDriver {
   // ---- extensions, availability zones ----
 
   async listExtensions(_req: Req<'listExtensions'>): Res<'listExtensions'> {
-    return typed({ extensions: EXTENSIONS.map((e) => ({ ...e, updated: EXT_UPDATED, links: [] })) });
+    return typed(extensionList(EXTENSIONS));
   }
 
   async showExtension(req: Req<'showExtension'>): Res<'showExtension'> {
-    const e = EXTENSIONS.find((x) => x.alias === req.path.id);
-    if (!e) throw notFound('HTTPNotFound', `Extension with alias ${req.path.id} does not exist`);
-    return typed({ extension: { ...e, updated: EXT_UPDATED, links: [] } });
+    return typed(extensionShow(EXTENSIONS, req.path.id));
   }
 
   async listAvailabilityZones(req: Req<'listAvailabilityZones'>): Res<'listAvailabilityZones'> {
@@ -1034,9 +1032,10 @@ class NetworkCore {
 
   // ---- quotas ----
 
-  limits(project: string): Record<QuotaKey, number> & { project_id: string; tenant_id: string } {
+  /** A project's limits, resource by resource: what show, default and update answer (only the list names the project). */
+  limits(project: string): Record<QuotaKey, number> {
     const rec = this.store.get<QuotaRec>(K.quota, project);
-    return { ...QUOTA_DEFAULTS, ...(rec?.limits ?? {}), project_id: project, tenant_id: project };
+    return { ...QUOTA_DEFAULTS, ...(rec?.limits ?? {}) };
   }
 
   used(project: string, key: QuotaKey): number {

@@ -4,7 +4,8 @@
  * (extra specs, access, encryption, QoS specs), transfers, quotas and quota
  * classes, limits, availability zones, the volume summary, and the admin views
  * of one scheduler and one backend (services, hosts, pools, capabilities).
- * Not served: backups, groups, consistency groups, messages, manage/unmanage,
+ * Generic volume groups and group types are listed (always empty) but cannot
+ * be created. Not served: backups, consistency groups, messages, manage/unmanage,
  * migration, default-types, v3.55 volume-transfers.
  *
  * Statuses move as Cinder's do, computed when read rather than by timers: a
@@ -1695,6 +1696,43 @@ export class SandboxVolume implements VolumeDriver {
       : isPublic ? t.is_public || t.access.includes(mine) : !t.is_public && (this.isAdmin(ctx) || t.access.includes(mine))));
     const sorted = this.sortBy(items, this.sortParams(q), (t, k) => (t as unknown as Record<string, unknown>)[k]);
     return out<'listTypes'>(this.listing(ctx, q, sorted, 'volume_types', (t) => this.typeView(ctx, t)));
+  }
+
+  // ---- generic volume groups (3.13+) and group types (3.11+) ---------------------
+
+  /*
+   * The sandbox serves no way to make a group type or a group (those creates
+   * answer 501), so none exist: the lists are empty, as a Cinder without any
+   * answers them (Horizon's volume groups panel reads `{"groups": []}`), and a
+   * show is Cinder's 404. Paging and sort parameters are checked as for any list.
+   */
+
+  async listGroups(req: VolumeRequest<'listGroups'>): Promise<VolumeResponse<'listGroups'>> {
+    const q = this.query(req);
+    this.sortParams(q);
+    return out<'listGroups'>(this.listing(req.context, q, [] as { id: string }[], 'groups', (g) => g));
+  }
+
+  async listGroupsDetail(req: VolumeRequest<'listGroupsDetail'>): Promise<VolumeResponse<'listGroupsDetail'>> {
+    const q = this.query(req);
+    this.sortParams(q);
+    return out<'listGroupsDetail'>(this.listing(req.context, q, [] as { id: string }[], 'groups', (g) => g));
+  }
+
+  async showGroup(req: VolumeRequest<'showGroup'>): Promise<VolumeResponse<'showGroup'>> {
+    throw Fault.notFound(`Group ${req.path.id} could not be found.`);
+  }
+
+  async listGroupTypes(req: VolumeRequest<'listGroupTypes'>): Promise<VolumeResponse<'listGroupTypes'>> {
+    const q = this.query(req);
+    this.sortParams(q);
+    return out<'listGroupTypes'>(this.listing(req.context, q, [] as { id: string }[], 'group_types', (t) => t));
+  }
+
+  async showGroupType(req: VolumeRequest<'showGroupType'>): Promise<VolumeResponse<'showGroupType'>> {
+    // `default` names the configured default group type; the sandbox has none.
+    if (req.path.id === 'default') throw Fault.notFound('Default group type not found.');
+    throw Fault.notFound(`Group type ${req.path.id} could not be found.`);
   }
 
   async showType(req: VolumeRequest<'showType'>): Promise<VolumeResponse<'showType'>> {
