@@ -97,6 +97,8 @@ export interface AuthContext {
 /** Everything about the call that is not path, query or body. */
 export interface RequestContext {
   readonly requestId: string;
+  /** The HTTP method as the client sent it (`HEAD` on a GET operation's route). */
+  readonly method: string;
   /** Service name: `compute`, `block-storage`, … */
   readonly service: string;
   readonly operationId: string;

@@ -9,6 +9,7 @@ export const BACKENDS = {
   sandbox: () => import('./sandbox/index.js'),
   softlayer: () => import('./softlayer/index.js'),
   cloudstack: () => import('./cloudstack/index.js'),
+  openstack: () => import('./openstack/index.js'),
 } as const satisfies Record<string, () => Promise<{ default: BackendModule }>>;
 
 export type BackendName = keyof typeof BACKENDS;

@@ -10,11 +10,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { SERVICES } from '../generated/services.js';
 import type { ServiceInfo } from '../generated/common.js';
-import { ConfigError, auditFile, keyDir, storePath, type Config } from './config.js';
+import { ConfigError, auditFile, keyDir, regionConfig, storePath, type Config } from './config.js';
 import { Fault } from './faults.js';
 import { createLogger } from './log.js';
 import { TABLES } from './tables.js';
@@ -49,16 +49,28 @@ export function projectRoot(): string {
   throw new Error(`cannot find generated/ above ${here}; run \`make regen\``);
 }
 
+/** One region of the catalog and the backend behind it. */
+export interface GatewayRegion {
+  readonly name: string;
+  /** '' for the first region, `/region/<name>` for the others. */
+  readonly prefix: string;
+  readonly backendModule: BackendModule;
+  readonly backend: Backend;
+}
+
 export interface Gateway {
   readonly app: Koa<GatewayState>;
   readonly config: Config;
   readonly logger: Logger;
+  /** The first region's backend. */
   readonly backend: Backend;
   readonly backendModule: BackendModule;
+  /** Every region, the first one first. */
+  readonly regions: readonly GatewayRegion[];
   readonly validators: Map<string, ServiceValidator>;
   readonly store: Store;
   readonly identity: IdentityService;
-  /** The driver serving each service: the backend's, and the gateway's Keystone for identity. */
+  /** The driver serving each service in the first region: the backend's, and the gateway's Keystone for identity. */
   readonly drivers: Partial<DriverSet>;
   /** Starts listening; resolves with the bound URL. */
   listen(port?: number, host?: string): Promise<string>;
@@ -95,6 +107,30 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
   return { store, identity, keys };
 }
 
+/** The identity driver that forwards Keystone's admin operations upstream (drivers/openstack/identity.ts). */
+async function upstreamIdentity(config: Config, local: KeystoneIdentity, logger: Logger) {
+  const authUrl = config.identity.upstreamKeystone.authUrl;
+  if (!authUrl) throw new ConfigError('identity.upstreamKeystone.forwardAdmin needs identity.upstreamKeystone.authUrl');
+  const [{ OpenStackCloud }, { OpenStackIdentity }] = await Promise.all([import('../drivers/openstack/cloud.js'), import('../drivers/openstack/identity.js')]);
+  const cloud = new OpenStackCloud({
+    // Only the caller's own upstream token: no service account stands in for Keystone's admin operations.
+    config: { ...config.openstack, credentials: 'user', serviceAccount: null, timeoutMs: config.identity.upstreamKeystone.timeoutMs },
+    authUrl, region: 'identity', logger: logger.child({ upstream: 'keystone' }),
+  });
+  return new OpenStackIdentity(cloud, local) as unknown as DriverSet['identity'];
+}
+
+/** Runs middleware in turn, as Koa would (routers call next when no route matches). */
+function chain(stack: readonly Middleware<GatewayState>[]): Middleware<GatewayState> {
+  return (ctx, next) => {
+    const run = (i: number): Promise<void> => (i === stack.length ? next() : Promise.resolve(stack[i]!(ctx, () => run(i + 1))));
+    return run(0);
+  };
+}
+
+/** `/region/<name>/rest` → the region's name and the rest of the path. */
+const REGION_PATH = /^\/region\/([^/]+)(\/.*)?$/;
+
 /** Finds the service whose prefix the path starts with. */
 function serviceFor(path: string): ServiceInfo | undefined {
   return SERVICES.find((s) => path === s.prefix || path.startsWith(`${s.prefix}/`));
@@ -107,13 +143,40 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // Response schemas are only needed to check responses (contract mode).
   const document = config.contract ? 'spec.json' : 'requests.json';
   const validators = await loadValidators(SERVICES, (s) => join(root, 'generated', s.name, document));
-  const backendModule = opts.backend?.module ?? await loadBackendModule(config.backend);
   const { store, identity } = openIdentity(config, opts.store);
-  seedCatalog(identity, config.region);
   if (identity.store.list('user').length === 0) logger.warn('no users yet: run `stackgate init` to create the admin user');
-  const backend = opts.backend?.backend ?? await backendModule.create({ config, logger, store });
-  // Keystone is the gateway's own unless the backend brings one.
-  const drivers: Partial<DriverSet> = { identity: new KeystoneIdentity(identity), ...backend.drivers };
+
+  // The first region is `region` + `backend` (or the backend a test hands in); then `regions`.
+  const regions: GatewayRegion[] = [];
+  try {
+    const firstModule = opts.backend?.module ?? await loadBackendModule(config.backend);
+    const firstBackend = opts.backend?.backend ?? await firstModule.create({ config, logger, store });
+    regions.push({ name: config.region, prefix: '', backendModule: firstModule, backend: firstBackend });
+    for (const r of config.regions) {
+      const module = await loadBackendModule(r.backend);
+      const backend = await module.create({ config: regionConfig(config, r), logger: logger.child({ region: r.name }), store });
+      regions.push({ name: r.name, prefix: `/region/${encodeURIComponent(r.name)}`, backendModule: module, backend });
+    }
+  } catch (err) {
+    await Promise.all(regions.map((r) => r.backend.close()));
+    throw err;
+  }
+  const [first] = regions as [GatewayRegion];
+  const backendModule = first.backendModule;
+  const backend = first.backend;
+  seedCatalog(identity, regions.map((r, i) => ({
+    name: r.name,
+    prefix: r.prefix,
+    // The first region lists every service (unimplemented ones answer 501); the others what their backend serves.
+    services: i === 0 ? SERVICES.map((s) => s.name) : SERVICES.filter((s) => r.backend.drivers[s.id as keyof DriverSet]).map((s) => s.name),
+  })));
+  // Keystone is the gateway's own unless the backend brings one; with forwardAdmin its
+  // user, project and role operations go to the upstream Keystone.
+  const keystone = new KeystoneIdentity(identity);
+  const drivers: Partial<DriverSet> = {
+    identity: config.identity.upstreamKeystone.forwardAdmin ? await upstreamIdentity(config, keystone, logger) : keystone,
+    ...backend.drivers,
+  };
   const audit = config.hooks.audit ? openAuditFile(auditFile(config)) : null;
 
   const app = new Koa<GatewayState>({ proxy: config.trustProxy });
@@ -122,11 +185,27 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.use(requestIdHook());
   app.use(accessLogHook(logger));
   app.use(faultHook(logger));
+  const byName = new Map(regions.map((r) => [r.name, r]));
   app.use(async (ctx, next) => {
+    ctx.state.region = config.region;
+    ctx.state.regionPrefix = '';
+    const inRegion = REGION_PATH.exec(ctx.path);
+    if (inRegion) {
+      let name: string;
+      try {
+        name = decodeURIComponent(inRegion[1]!);
+      } catch {
+        name = '';
+      }
+      const region = byName.get(name);
+      if (!region || region === first) throw Fault.notFound(`There is no region ${name} at this path.`);
+      ctx.state.region = region.name;
+      ctx.state.regionPrefix = region.prefix;
+      ctx.path = inRegion[2] ?? '/';
+    }
     // Neutron accepts a `.json` suffix on any resource (`/v2.0/networks.json`).
     if (ctx.path.startsWith('/network/') && ctx.path.endsWith('.json')) ctx.path = ctx.path.slice(0, -'.json'.length);
     ctx.state.service = serviceFor(ctx.path);
-    ctx.state.region = config.region;
     ctx.state.publicBase = config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
     // The response's close, not the request's: a request closes as soon as its
     // body has been read, while the client may still be waiting for the answer.
@@ -158,7 +237,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   app.use(v2.routes());
   app.use(v2.allowedMethods());
 
-  for (const service of SERVICES) {
+  const routerFor = (service: (typeof SERVICES)[number], region: GatewayRegion, driver: object | undefined): Middleware<GatewayState>[] => {
     const table = TABLES[service.name];
     if (!table) throw new Error(`no generated table for ${service.name}`);
     const { router } = buildServiceRouter({
@@ -166,19 +245,28 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       spec: table.spec,
       operations: table.operations,
       validator: validators.get(service.name)!,
-      driver: drivers[service.id as keyof DriverSet],
-      implementer: service.id === 'identity' && !backend.drivers.identity ? 'the gateway\'s Keystone' : `the ${backendModule.name} backend`,
-      driverRange: backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
+      driver,
+      implementer: service.id === 'identity' && !backend.drivers.identity
+        ? 'the gateway\'s Keystone'
+        : `the ${region.backendModule.name} backend${region === first ? '' : ` of region ${region.name}`}`,
+      driverRange: region.backendModule.microversions?.[service.id as 'compute' | 'volume' | 'placement'],
       maxBodyBytes: config.limits.maxBodyBytes,
       contract: config.contract,
     });
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+    return [router.routes() as Middleware<GatewayState>, router.allowedMethods() as Middleware<GatewayState>];
+  };
+  // Keystone is one for all regions; every other service has a router per region.
+  const identityService = SERVICES.find((s) => s.id === 'identity')!;
+  app.use(chain(routerFor(identityService, first, drivers.identity)));
+  const regionStacks = new Map(regions.map((r) => [r.name, chain(SERVICES.filter((s) => s.id !== 'identity').flatMap((s) => {
+    const driver = r === first ? drivers[s.id as keyof DriverSet] : r.backend.drivers[s.id as keyof DriverSet];
+    return routerFor(s, r, driver);
+  }))]));
+  app.use((ctx, next) => regionStacks.get(ctx.state.region)!(ctx, next));
 
   let server: Server | undefined;
   return {
-    app, config, logger, backend, backendModule, validators, store, identity, drivers,
+    app, config, logger, backend, backendModule, regions, validators, store, identity, drivers,
     listen(port = config.listen.port, host = config.listen.host) {
       return new Promise((resolvePromise, reject) => {
         server = app.listen(port, host);
@@ -195,7 +283,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await new Promise<void>((r) => server!.close(() => r()));
         server.closeAllConnections?.();
       }
-      await backend.close();
+      await Promise.all(regions.map((r) => r.backend.close()));
       await audit?.close();
       if (!opts.store) store.close();
     },

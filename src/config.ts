@@ -13,8 +13,15 @@ export interface Config {
   publicUrl: string | null;
   /** Trust X-Forwarded-Proto/Host from a reverse proxy. */
   trustProxy: boolean;
+  /** The first region: its name and backend, served at the plain prefixes (`/compute`, `/image`, …). */
   region: string;
   backend: string;
+  /**
+   * More regions, each with its own backend, served under `/region/<name>/…`
+   * and listed in the one catalog. A region's own backend section (`softlayer`,
+   * `cloudstack`, `openstack`) is merged over the top-level one.
+   */
+  regions: RegionConfig[];
   /** Directory for state (sandbox store, keys). */
   dataDir: string;
   limits: { maxBodyBytes: number };
@@ -28,8 +35,10 @@ export interface Config {
     keyDir: string | null;
     /** Keys kept by `stackgate keys rotate` (the primary and the older ones still accepted). */
     activeKeys: number;
-    /** Auth plugins tried in order: `local` (users stored by the gateway), `softlayer` (SoftLayer username + API key), `cloudstack` (CloudStack API key + secret key). */
+    /** Auth plugins tried in order: `local` (users stored by the gateway), `softlayer` (SoftLayer username + API key), `cloudstack` (CloudStack API key + secret key), `upstream-keystone` (users of a real Keystone). */
     auth: string[];
+    /** The Keystone the `upstream-keystone` plugin checks passwords with. */
+    upstreamKeystone: UpstreamKeystoneConfig;
   };
   /** Hooks in their fixed order; each can be turned off. */
   hooks: { accessLog: boolean; auth: boolean; rateLimit: boolean; audit: boolean };
@@ -48,6 +57,8 @@ export interface Config {
   softlayer: SoftLayerConfig;
   /** The Apache CloudStack backend and its auth plugin. */
   cloudstack: CloudStackConfig;
+  /** The OpenStack passthrough backend. */
+  openstack: OpenStackConfig;
   /**
    * Validate every response against the spec; a violation becomes a 500 naming
    * it. For the contract tests, never in production.
@@ -96,6 +107,58 @@ export interface CloudStackConfig {
   mappedUsers: Record<string, { apiKeyEnv: string; secretKeyEnv: string }>;
 }
 
+export interface RegionConfig {
+  name: string;
+  backend: string;
+  softlayer?: Partial<SoftLayerConfig>;
+  cloudstack?: Partial<CloudStackConfig>;
+  openstack?: Partial<OpenStackConfig>;
+}
+
+export interface UpstreamKeystoneConfig {
+  /** Keystone v3 (`http://keystone:5000/v3`); null when the plugin is not used. */
+  authUrl: string | null;
+  timeoutMs: number;
+  /**
+   * Forward Keystone's user, group, project, domain, role and assignment
+   * operations to the upstream Keystone with the caller's upstream token;
+   * tokens, the catalog, regions, services and endpoints stay the gateway's.
+   */
+  forwardAdmin: boolean;
+}
+
+/** Credentials of the gateway's own account on an upstream OpenStack; the password comes from the environment. */
+export interface OpenStackServiceAccount {
+  username: string;
+  passwordEnv: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+}
+
+export interface OpenStackConfig {
+  /** The upstream Keystone v3; identity.upstreamKeystone.authUrl when null. */
+  authUrl: string | null;
+  /**
+   * `user`: act with the caller's own upstream token (users log in through
+   * the `upstream-keystone` plugin); callers who did not log in upstream act
+   * with `serviceAccount` when one is set, else they are refused.
+   * `service`: act with `serviceAccount` for everyone (one upstream project
+   * behind the region).
+   */
+  credentials: 'user' | 'service';
+  serviceAccount: OpenStackServiceAccount | null;
+  /** The upstream region whose endpoints are used; the first listed when null. */
+  upstreamRegion: string | null;
+  interface: 'public' | 'internal' | 'admin';
+  /** The services this region forwards (those the upstream runs). */
+  services: Array<'compute' | 'image' | 'volume' | 'network' | 'placement'>;
+  /** Endpoint overrides by service, instead of the upstream catalog's. */
+  endpoints: Partial<Record<'compute' | 'image' | 'volume' | 'network' | 'placement', string>>;
+  /** Time to the first byte of an upstream answer. */
+  timeoutMs: number;
+}
+
 export function defaultConfig(): Config {
   return {
     listen: { host: '127.0.0.1', port: 8000 },
@@ -103,11 +166,12 @@ export function defaultConfig(): Config {
     trustProxy: false,
     region: 'RegionOne',
     backend: 'sandbox',
+    regions: [],
     dataDir: resolve('.stackgate'),
     limits: { maxBodyBytes: 1024 * 1024 },
     log: { level: 'info' },
     store: { path: null },
-    identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'] },
+    identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'], upstreamKeystone: { authUrl: null, timeoutMs: 20_000, forwardAdmin: false } },
     hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
     rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 } },
     audit: { file: null },
@@ -135,9 +199,51 @@ export function defaultConfig(): Config {
       signatureTtlSeconds: 600,
       mappedUsers: {},
     },
+    openstack: {
+      authUrl: null,
+      credentials: 'user',
+      serviceAccount: null,
+      upstreamRegion: null,
+      interface: 'public',
+      services: ['compute', 'image', 'volume', 'network'],
+      endpoints: {},
+      timeoutMs: 60_000,
+    },
     contract: false,
   };
 }
+
+const REGION_NAME = '^[A-Za-z0-9_.-]{1,64}$';
+const HTTP_URL = '^https?://[^/\\s]+(/[^\\s]*)?$';
+const SERVICE_NAMES = ['compute', 'image', 'volume', 'network', 'placement'];
+
+const OPENSTACK_SCHEMA = {
+  type: 'object', additionalProperties: false,
+  properties: {
+    authUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: HTTP_URL }] },
+    credentials: { enum: ['user', 'service'] },
+    serviceAccount: {
+      anyOf: [{ type: 'null' }, {
+        type: 'object', additionalProperties: false, required: ['username', 'passwordEnv', 'projectName'],
+        properties: {
+          username: { type: 'string', minLength: 1 },
+          passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          projectName: { type: 'string', minLength: 1 },
+          userDomainName: { type: 'string', minLength: 1 },
+          projectDomainName: { type: 'string', minLength: 1 },
+        },
+      }],
+    },
+    upstreamRegion: { type: ['string', 'null'], minLength: 1 },
+    interface: { enum: ['public', 'internal', 'admin'] },
+    services: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: SERVICE_NAMES } },
+    endpoints: {
+      type: 'object', additionalProperties: false,
+      properties: Object.fromEntries(SERVICE_NAMES.map((n) => [n, { type: 'string', pattern: HTTP_URL }])),
+    },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+  },
+} as const;
 
 const SCHEMA = {
   type: 'object',
@@ -149,8 +255,22 @@ const SCHEMA = {
     },
     publicUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^https?://[^/\\s]+(/[^\\s]*)?$' }] },
     trustProxy: { type: 'boolean' },
-    region: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    region: { type: 'string', pattern: REGION_NAME },
     backend: { type: 'string', minLength: 1 },
+    regions: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['name', 'backend'],
+        properties: {
+          name: { type: 'string', pattern: REGION_NAME },
+          backend: { type: 'string', minLength: 1 },
+          softlayer: { type: 'object' },
+          cloudstack: { type: 'object' },
+          openstack: { type: 'object' },
+        },
+      },
+    },
+    openstack: OPENSTACK_SCHEMA,
     dataDir: { type: 'string', minLength: 1 },
     limits: {
       type: 'object', additionalProperties: false,
@@ -168,7 +288,15 @@ const SCHEMA = {
         tokenTtlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 24 * 3600 },
         keyDir: { type: ['string', 'null'] },
         activeKeys: { type: 'integer', minimum: 2, maximum: 100 },
-        auth: { type: 'array', minItems: 1, items: { enum: ['local', 'softlayer', 'cloudstack'] } },
+        auth: { type: 'array', minItems: 1, items: { enum: ['local', 'softlayer', 'cloudstack', 'upstream-keystone'] } },
+        upstreamKeystone: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            authUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: HTTP_URL }] },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+            forwardAdmin: { type: 'boolean' },
+          },
+        },
       },
     },
     hooks: {
@@ -235,6 +363,18 @@ const SCHEMA = {
     },
   },
 } as const;
+
+/** The config a region's backend sees: the region's own backend sections merged over the top-level ones. */
+export function regionConfig(c: Config, r: RegionConfig): Config {
+  return {
+    ...c,
+    region: r.name,
+    backend: r.backend,
+    softlayer: deepMerge(c.softlayer, r.softlayer),
+    cloudstack: deepMerge(c.cloudstack, r.cloudstack),
+    openstack: deepMerge(c.openstack, r.openstack),
+  };
+}
 
 /** Where state lives, once the data dir is known. */
 export function storePath(c: Config): string {
@@ -326,6 +466,27 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   }
   if (Object.keys(cfg.cloudstack.mappedUsers).length && auth.includes('local') && auth.indexOf('local') < auth.indexOf('cloudstack')) {
     throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: cloudstack.mappedUsers needs 'cloudstack' before 'local' (local would answer those users without their CloudStack keys)`);
+  }
+  const fail = (msg: string) => new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  ${msg}`);
+  if (auth.includes('upstream-keystone') && !cfg.identity.upstreamKeystone.authUrl) {
+    throw fail(`identity.auth: 'upstream-keystone' needs identity.upstreamKeystone.authUrl`);
+  }
+  const names = new Set([cfg.region]);
+  const all: Array<{ where: string; backend: string; config: Config }> = [{ where: 'backend', backend: cfg.backend, config: cfg }];
+  cfg.regions.forEach((r, i) => {
+    if (names.has(r.name)) throw fail(`regions.${i}.name: region ${r.name} is declared twice`);
+    names.add(r.name);
+    const rc = regionConfig(cfg, r);
+    if (!validate(rc)) throw fail((validate.errors ?? []).map((e) => `regions.${i}.${describe(e)}`).join('\n  '));
+    all.push({ where: `regions.${i}`, backend: r.backend, config: rc });
+  });
+  // The sandbox keeps its cloud in the gateway's one store: two sandbox regions would be one cloud.
+  if (all.filter((a) => a.backend === 'sandbox').length > 1) throw fail('regions: at most one region can use the sandbox backend');
+  for (const a of all.filter((x) => x.backend === 'openstack')) {
+    const os = a.config.openstack;
+    if (!os.authUrl && !cfg.identity.upstreamKeystone.authUrl) throw fail(`${a.where}: the openstack backend needs openstack.authUrl (or identity.upstreamKeystone.authUrl)`);
+    if (os.credentials === 'service' && !os.serviceAccount) throw fail(`${a.where}: openstack.credentials 'service' needs openstack.serviceAccount`);
+    if (os.credentials === 'user' && !auth.includes('upstream-keystone') && !os.serviceAccount) throw fail(`${a.where}: openstack.credentials 'user' needs 'upstream-keystone' in identity.auth (users must log in through the upstream Keystone)`);
   }
   if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   cfg.dataDir = resolve(opts.file ? dirname(resolve(opts.file)) : '.', cfg.dataDir);

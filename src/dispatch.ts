@@ -161,7 +161,7 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
   const at = (template: string) => `${service.prefix}${toRouterPath(template)}`;
 
   const discoveryInput = (ctx: Context): DiscoveryInput => ({
-    service, root: `${(ctx.state as GatewayState).publicBase}${service.prefix}`, specVersion: spec.version, range,
+    service, root: `${(ctx.state as GatewayState).publicBase}${(ctx.state as GatewayState).regionPrefix}${service.prefix}`, specVersion: spec.version, range,
   });
 
   const headRows = new Map(operations.filter((r) => r.headOf).map((r) => [r.headOf!, r]));
@@ -259,11 +259,12 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
 
     const context: RequestContext = {
       requestId: state.requestId,
+      method: ctx.method,
       service: service.name,
       operationId: row.id,
       microversion: mv,
       region: state.region,
-      endpoint: `${state.publicBase}${service.prefix}`,
+      endpoint: `${state.publicBase}${state.regionPrefix}${service.prefix}`,
       url: `${state.publicBase}${ctx.originalUrl}`,
       auth: state.auth ?? null,
       ...(projectId ? { urlProjectId: projectId } : {}),
@@ -287,7 +288,8 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       if (result.status) status = result.status;
       ctx.set(result.headers);
     }
-    if (opts.contract && out !== undefined && !(out instanceof Readable) && !Buffer.isBuffer(out)) {
+    // Errors a driver passes on as they came (the passthrough's upstream faults) are not checked.
+    if (opts.contract && status < 400 && out !== undefined && !(out instanceof Readable) && !Buffer.isBuffer(out)) {
       const issues = validator.validateResponse(row.specOperationId, status, out, { microversion: mv, action: row.action });
       if (issues.length) {
         const text = issues.slice(0, 5).map((i) => `${i.where} ${i.message}`).join('; ');

@@ -63,9 +63,13 @@ export class Fault extends Error {
     return FAULTS[this.kind];
   }
 
-  /** 4xx and 501 text is the client's to read; other 5xx text stays in the log. */
+  /**
+   * 4xx, 501 and the backend faults (502–504: which backend, unreachable or
+   * slow; written for the caller, never with a credential) are the client's
+   * to read; an internal error's text stays in the log.
+   */
   get expose(): boolean {
-    return this.status < 500 || this.status === 501;
+    return this.status < 500 || this.status === 501 || this.kind === 'backendError' || this.kind === 'backendUnavailable' || this.kind === 'backendTimeout';
   }
 
   static badRequest(msg: string, opts?: FaultOptions) { return new Fault('badRequest', msg, opts); }

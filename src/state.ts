@@ -6,6 +6,8 @@ export interface GatewayState {
   /** The gateway's URL as the client sees it, no trailing slash. */
   publicBase: string;
   region: string;
+  /** `/region/<name>` for a region other than the first, else ''. */
+  regionPrefix: string;
   /** The service whose prefix the path starts with, for the fault dialect. */
   service?: ServiceInfo;
   /** Stable id of the operation being served, once routed. */

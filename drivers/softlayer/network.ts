@@ -11,6 +11,7 @@ import type { RequestContext } from '../../generated/common.js';
 import { Fault } from '../../src/faults.js';
 import { SoftLayerCloud, isoZ, slId, slUuid } from './cloud.js';
 import { neutronListing } from '../../src/paging.js';
+import { extensionList, extensionShow, type NeutronExtension } from '../../src/neutron-extensions.js';
 import { ipv4Allocation } from '../../src/subnets.js';
 
 type Ctx = RequestContext;
@@ -49,6 +50,13 @@ const EPOCH = '1970-01-01T00:00:00Z';
 export const GROUP_MASK = 'mask[id,name,description,createDate,modifyDate,rules[id,direction,ethertype,protocol,portRangeMin,portRangeMax,remoteIp,remoteGroupId,createDate],networkComponentBindings[networkComponentId]]';
 
 type Body = Record<string, unknown>;
+
+/** The Neutron extensions this backend serves. */
+const SOFTLAYER_EXTENSIONS: NeutronExtension[] = [
+  { alias: 'security-group', name: 'security-group', description: 'Security groups and rules: SoftLayer_Network_SecurityGroup.' },
+  { alias: 'availability_zone', name: 'Availability Zone', description: 'Availability zones: SoftLayer datacenters.' },
+  { alias: 'project-id', name: 'project_id field enabled', description: 'Resources carry project_id (the SoftLayer account\'s project).' },
+];
 
 export class SoftLayerNetwork implements NetworkDriver {
   constructor(private readonly cloud: SoftLayerCloud) {}
@@ -168,6 +176,26 @@ export class SoftLayerNetwork implements NetworkDriver {
   async listAvailabilityZones(req: NetworkRequest<'listAvailabilityZones'>): Promise<NetworkResponse<'listAvailabilityZones'>> {
     const dcs = await this.cloud.datacenters(req.context);
     return out(neutronListing(dcs.map((d) => ({ name: d.name, resource: 'network', state: 'available' })), req.query as Json, 'availability_zones', req.context.url));
+  }
+
+  // ---- what this Neutron offers ---------------------------------------------------------
+
+  async listExtensions(_req: NetworkRequest<'listExtensions'>): Promise<NetworkResponse<'listExtensions'>> {
+    return out(extensionList(SOFTLAYER_EXTENSIONS));
+  }
+
+  async showExtension(req: NetworkRequest<'showExtension'>): Promise<NetworkResponse<'showExtension'>> {
+    return out(extensionShow(SOFTLAYER_EXTENSIONS, req.path.id));
+  }
+
+  /**
+   * SoftLayer has nothing Neutron would call a floating IP (portable IPs are
+   * not mapped), so there are none: the list is empty and creating one is 501.
+   * Clients that list floating IPs beside servers (Horizon) then just see none.
+   */
+  async listFloatingips(req: NetworkRequest<'listFloatingips'>): Promise<NetworkResponse<'listFloatingips'>> {
+    this.project(req.context);
+    return out({ floatingips: [] });
   }
 
   // ---- security groups (SoftLayer_Network_SecurityGroup) ------------------------------

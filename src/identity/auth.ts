@@ -18,7 +18,8 @@ export interface PasswordLogin {
   password: string;
 }
 
-export type AuthResult = { user: User; backendCredential?: unknown } | 'unknown' | 'denied';
+/** A plugin's verdict; `expiresAt` (ms) caps the token's lifetime (an upstream token's own expiry). */
+export type AuthResult = { user: User; backendCredential?: unknown; expiresAt?: number } | 'unknown' | 'denied';
 
 export interface AuthPlugin {
   readonly name: string;
@@ -58,6 +59,7 @@ export const AUTH_PLUGINS: Record<string, AuthPlugin> = { local: localAuth };
 const CONFIGURED_PLUGINS: Record<string, (config: Config) => Promise<AuthPlugin>> = {
   softlayer: async (config) => (await import('../../drivers/softlayer/auth.js')).softLayerAuth(config),
   cloudstack: async (config) => (await import('../../drivers/cloudstack/auth.js')).cloudStackAuth(config),
+  'upstream-keystone': async (config) => (await import('../../drivers/openstack/auth.js')).upstreamKeystoneAuth(config),
 };
 
 /** The plugin config names `name`, or undefined when there is none. */

@@ -31,27 +31,58 @@ const CATALOG: Record<string, { name: string; suffix: string; types: string[] }>
 
 export const INTERFACES = ['public', 'internal', 'admin'] as const;
 
-/** Makes sure the region, services and endpoints of the gateway exist. */
-export function seedCatalog(identity: IdentityService, region: string): void {
+/** A region as the catalog lists it: its URL prefix and the services its backend serves. */
+export interface CatalogRegion {
+  name: string;
+  /** '' for the first region, `/region/<name>` for the others. */
+  prefix: string;
+  /** Service names (generated/services.ts `name`); identity is listed in every region. */
+  services: readonly string[];
+}
+
+/**
+ * Makes the catalog match the config: each region, its services and their
+ * endpoints. Endpoints the gateway seeded earlier for a region or service the
+ * config no longer has are removed; those made through the API are left alone.
+ */
+export function seedCatalog(identity: IdentityService, regions: readonly CatalogRegion[]): void {
   const store = identity.store;
   store.tx(() => {
-    if (!store.get('region', region)) store.create<Region>('region', { id: region, description: '', parent_region_id: null }, null, `Duplicate region ${region}`);
     const services = store.list<ServiceEntry>('service');
-    const endpoints = store.list<Endpoint>('endpoint');
-    for (const s of SERVICES) {
-      const c = CATALOG[s.name]!;
-      for (const type of c.types) {
-        let svc = services.find((x) => x.type === type && x.name === (type === 'volumev3' ? 'cinderv3' : c.name));
-        if (!svc) {
-          svc = { id: newId(), type, name: type === 'volumev3' ? 'cinderv3' : c.name, enabled: true, description: '' };
-          store.create('service', svc, null, 'duplicate service');
-        }
-        for (const iface of INTERFACES) {
-          const url = `${s.prefix}${c.suffix}`;
-          if (endpoints.some((e) => e.service_id === svc!.id && e.region_id === region && e.interface === iface)) continue;
-          store.create<Endpoint>('endpoint', { id: newId(), service_id: svc.id, region_id: region, interface: iface, url, enabled: true, managed: true }, null, 'duplicate endpoint');
+    const wanted = new Map<string, { region: string; serviceId: string; iface: string; url: string }>();
+    for (const region of regions) {
+      if (!store.get('region', region.name)) store.create<Region>('region', { id: region.name, description: '', parent_region_id: null }, null, `Duplicate region ${region.name}`);
+      for (const s of SERVICES) {
+        if (s.name !== 'identity' && !region.services.includes(s.name)) continue;
+        const c = CATALOG[s.name]!;
+        // Keystone is one for all regions: every region lists it at the gateway's root.
+        const url = s.name === 'identity' ? `${s.prefix}${c.suffix}` : `${region.prefix}${s.prefix}${c.suffix}`;
+        for (const type of c.types) {
+          const name = type === 'volumev3' ? 'cinderv3' : c.name;
+          let svc = services.find((x) => x.type === type && x.name === name);
+          if (!svc) {
+            svc = { id: newId(), type, name, enabled: true, description: '' };
+            store.create('service', svc, null, 'duplicate service');
+            services.push(svc);
+          }
+          for (const iface of INTERFACES) wanted.set(`${region.name} ${svc.id} ${iface}`, { region: region.name, serviceId: svc.id, iface, url });
         }
       }
+    }
+    for (const e of store.list<Endpoint>('endpoint')) {
+      if (!e.managed) continue;
+      const key = `${e.region_id} ${e.service_id} ${e.interface}`;
+      const want = wanted.get(key);
+      if (!want) store.delete('endpoint', e.id);
+      else {
+        if (e.url !== want.url) store.put<Endpoint>('endpoint', { ...e, url: want.url }, null, 'duplicate endpoint');
+        wanted.delete(key);
+      }
+    }
+    for (const w of wanted.values()) {
+      store.create<Endpoint>('endpoint', {
+        id: newId(), service_id: w.serviceId, region_id: w.region, interface: w.iface as Endpoint['interface'], url: w.url, enabled: true, managed: true,
+      }, null, 'duplicate endpoint');
     }
   });
 }

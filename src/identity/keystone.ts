@@ -241,7 +241,9 @@ export class KeystoneIdentity implements IdentityDriver {
     return ids.length ? { endpointIds: new Set(ids) } : {};
   }
 
-  private scopeFrom(scope: Json | undefined, user: User): Scope {
+  private scopeFrom(scope: Json | string | undefined, user: User): Scope {
+    if (scope === 'unscoped') return null; // asked for explicitly, whatever the default project
+    if (typeof scope === 'string') throw Fault.badRequest(`Invalid scope: ${scope}; a scope is an object, or "unscoped".`);
     if (!scope) {
       // Unscoped request: the user's default project, when they hold a role there.
       const pid = user.default_project_id;
@@ -323,11 +325,11 @@ export class KeystoneIdentity implements IdentityDriver {
       const pw = ((identity.password ?? {}) as Json).user as { id?: string; name?: string; password?: string; domain?: { id?: string; name?: string } } | undefined;
       if (!pw || (!pw.id && !pw.name) || typeof pw.password !== 'string') throw Fault.badRequest('Expecting to find a user (id, or name and domain) and a password.');
       if (pw.name && !pw.id && !pw.domain) throw Fault.badRequest('Expecting to find domain in user (a user name is unique within its domain).');
-      const { user, backendCredential } = await this.id.checkPassword({ userId: pw.id, userName: pw.name, domain: pw.domain, password: pw.password });
+      const { user, backendCredential, expiresAt } = await this.id.checkPassword({ userId: pw.id, userName: pw.name, domain: pw.domain, password: pw.password });
       const trustRef = (auth.scope as Json | undefined)?.['OS-TRUST:trust'];
       issued = trustRef
-        ? this.id.issue({ ...this.trustScope(trustRef, user), methods: ['password'], backendCredential })
-        : this.id.issue({ user, methods: ['password'], scope: this.scopeFrom(auth.scope as Json | undefined, user), backendCredential });
+        ? this.id.issue({ ...this.trustScope(trustRef, user), methods: ['password'], backendCredential, expiresAt })
+        : this.id.issue({ user, methods: ['password'], scope: this.scopeFrom(auth.scope as Json | undefined, user), backendCredential, expiresAt });
       if (issued.valid.trust) this.consumeTrustUse(issued.valid.trust);
     } else if (methods.includes('token')) {
       const tid = ((identity.token ?? {}) as Json).id;

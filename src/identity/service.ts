@@ -181,7 +181,7 @@ export class IdentityService {
   }
 
   /** Runs the auth plugins in order; the first that knows the user decides. */
-  async checkPassword(login: PasswordLogin): Promise<{ user: User; backendCredential?: unknown }> {
+  async checkPassword(login: PasswordLogin): Promise<{ user: User; backendCredential?: unknown; expiresAt?: number }> {
     for (const plugin of this.plugins) {
       const result = await plugin.authenticate(login, this);
       if (result === 'unknown') continue;

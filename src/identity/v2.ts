@@ -52,15 +52,17 @@ export function identityV2Router(identity: IdentityService): Router<GatewayState
     if (!auth || typeof auth !== 'object') throw Fault.badRequest('Expecting to find auth in request body.');
     let user;
     let backendCredential: unknown;
+    let expiresAt: number | undefined;
     let parent: ValidToken | undefined;
     const creds = auth.passwordCredentials as { username?: string; userId?: string; password?: string } | undefined;
     if (creds) {
       if (typeof creds.password !== 'string' || (!creds.username && !creds.userId)) throw Fault.badRequest('Expecting username and password.');
-      ({ user, backendCredential } = await identity.checkPassword({ userName: creds.username, userId: creds.userId, domain: { id: DEFAULT_DOMAIN }, password: creds.password }));
+      ({ user, backendCredential, expiresAt } = await identity.checkPassword({ userName: creds.username, userId: creds.userId, domain: { id: DEFAULT_DOMAIN }, password: creds.password }));
     } else if (auth.token && typeof (auth.token as Json).id === 'string') {
       parent = identity.validate((auth.token as Json).id as string);
       user = parent.user;
       backendCredential = parent.claims.b;
+      expiresAt = parent.claims.e;
     } else {
       throw Fault.badRequest('Expecting passwordCredentials or token.');
     }
@@ -70,7 +72,7 @@ export function identityV2Router(identity: IdentityService): Router<GatewayState
       if (!project) throw new Unauthorized(`Could not find tenant ${String(auth.tenantId ?? auth.tenantName)}.`);
       scope = { project };
     }
-    const issued = identity.issue({ user, methods: parent ? ['token'] : ['password'], scope, parentAuditIds: parent?.claims.a, expiresAt: parent?.claims.e, backendCredential });
+    const issued = identity.issue({ user, methods: parent ? ['token'] : ['password'], scope, parentAuditIds: parent?.claims.a, expiresAt, backendCredential });
     ctx.body = access(identity, (ctx.state as GatewayState).publicBase, issued.token, issued.valid);
   });
 

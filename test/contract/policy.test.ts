@@ -20,6 +20,22 @@ describe('policy', function () {
   });
   after(() => h.close());
 
+  it('a login without scope gets the default project; with scope "unscoped" (Horizon\'s login) an unscoped token', async () => {
+    const login = (scope?: unknown) => h.request('POST', '/identity/v3/auth/tokens', { token: null, body: { auth: {
+      identity: { methods: ['password'], password: { user: { name: 'carol', domain: { name: 'Default' }, password: 'carol-pw' } } },
+      ...(scope !== undefined ? { scope } : {}),
+    } } });
+    const plain = await login();
+    expect(plain.status).to.equal(201);
+    expect(plain.json).to.have.nested.property('token.project.id', projectId);
+    const unscoped = await login('unscoped');
+    expect(unscoped.status).to.equal(201);
+    expect(unscoped.json).not.to.have.nested.property('token.project');
+    expect(unscoped.json).not.to.have.nested.property('token.catalog');
+    const bad = await login('everything');
+    expect(bad.status).to.equal(400);
+  });
+
   it('no token: 401 with WWW-Authenticate, in every service\'s dialect', async () => {
     const nova = await h.request('GET', '/compute/v2.1/flavors', { token: null });
     expect(nova.status).to.equal(401);

@@ -18,7 +18,7 @@ describe('sandbox network side (for compute)', () => {
   let driver: SandboxNetwork;
 
   const ctx = (projectId: string, isAdmin = false): RequestContext => ({
-    requestId: 'req-1', service: 'network', operationId: 'x', microversion: null, region: 'RegionOne',
+    requestId: 'req-1', method: 'GET', service: 'network', operationId: 'x', microversion: null, region: 'RegionOne',
     endpoint: 'http://gw/network', url: 'http://gw/network/v2.0/x', signal: new AbortController().signal,
     auth: { userId: 'u', userName: 'u', userDomainId: 'default', projectId, roles: isAdmin ? ['admin'] : ['member'], isAdmin, auditId: 'a', expiresAt: '' },
   });
