@@ -90,8 +90,11 @@ describe('openstack CLI against the CloudStack backend', function () {
     expect(shown).to.include({ key_name: 'cli-key', 'OS-EXT-AZ:availability_zone': zone });
     expect(JSON.stringify(shown.addresses)).to.include(String(vm.nic[0]!.ipaddress));
 
+    // Jobs held while the CLI looks at the state in flight, whatever the machine's speed.
+    h.sim.state.holdJobs = true;
     await os(['server', 'stop', 'cli-web']);
     expect((await os(['server', 'show', 'cli-web', '-f', 'json']))['OS-EXT-STS:task_state']).to.equal('powering-off');
+    h.sim.state.holdJobs = false;
     await serverStatus('cli-web', 'SHUTOFF');
     expect(vm.state).to.equal('Stopped');
     await os(['server', 'start', 'cli-web']);
@@ -113,16 +116,20 @@ describe('openstack CLI against the CloudStack backend', function () {
     const simVol = h.sim.state.volumes.get(v.id)!;
     expect([simVol.type, simVol.size, simVol.zonename]).to.deep.equal(['DATADISK', 7 * 1024 ** 3, zone]);
 
+    h.sim.state.holdJobs = true;
     await os(['server', 'add', 'volume', 'cli-web', v.id]);
     expect((await os(['volume', 'show', v.id, '-f', 'json'])).status).to.equal('attaching');
+    h.sim.state.holdJobs = false;
     const attached = await volumeStatus(v.id, 'in-use');
     expect(attached.attachments[0]).to.include({ server_id: h.sim.state.vms.values().next().value!.id, device: '/dev/vdb' });
     const shown = await os(['server', 'show', 'cli-web', '-f', 'json']);
     expect(JSON.stringify(shown.volumes_attached)).to.include(v.id);
     await expectFailure(os(['volume', 'delete', v.id]), /status must be available|Invalid volume|400/i);
 
+    h.sim.state.holdJobs = true;
     await os(['server', 'remove', 'volume', 'cli-web', v.id]);
     expect((await os(['volume', 'show', v.id, '-f', 'json'])).status).to.equal('detaching');
+    h.sim.state.holdJobs = false;
     await volumeStatus(v.id, 'available');
     expect(simVol.virtualmachineid).to.equal(undefined);
     await os(['volume', 'delete', v.id]);

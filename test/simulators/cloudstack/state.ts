@@ -91,6 +91,11 @@ export class SimState {
   /** Fail the next matching async jobs (`only` matches the command name). */
   readonly jobFailures: FailureKnob = { count: 0, message: '' };
   private ipCounter = 10;
+  /**
+   * While true no job finishes: a test can look at a state in flight (Stopping,
+   * attaching) however slow the machine is, then let the jobs end.
+   */
+  holdJobs = false;
 
   constructor(readonly jobMs: number) {
     const zone = (name: string) => ({ id: randomUUID(), name, networktype: 'Advanced', allocationstate: 'Enabled', securitygroupsenabled: true, localstorageenabled: false });
@@ -186,6 +191,7 @@ export class SimState {
 
   /** Finishes every job whose time has come (CloudStack works while nobody asks; we catch up on each request). */
   tick(now = Date.now()): void {
+    if (this.holdJobs) return;
     for (const job of this.jobs.values()) {
       if (job.jobstatus !== 0 || job.doneAt > now) continue;
       const target = job.jobinstanceid ? (this.vms.get(job.jobinstanceid) ?? this.volumes.get(job.jobinstanceid)) : undefined;
