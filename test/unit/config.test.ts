@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, regionConfig } from '../../src/config.js';
 
 describe('config', () => {
   let dir: string;
@@ -15,6 +15,26 @@ describe('config', () => {
     const c = loadConfig();
     expect(c.listen).to.deep.equal({ host: '127.0.0.1', port: 8000 });
     expect(c.backend).to.equal('sandbox');
+  });
+
+  it('regions: each merges its backend section over the top-level one; bad regions are named', () => {
+    const c = loadConfig({ overrides: {
+      softlayer: { datacenter: 'dal10' },
+      identity: { auth: ['upstream-keystone', 'local'], upstreamKeystone: { authUrl: 'http://127.0.0.1:5000/v3' } },
+      regions: [{ name: 'Two', backend: 'openstack' }, { name: 'Three', backend: 'softlayer', softlayer: { datacenter: 'wdc07' } }],
+    } });
+    expect(regionConfig(c, c.regions[1]!).softlayer.datacenter).to.equal('wdc07');
+    expect(regionConfig(c, c.regions[1]!).softlayer.flavors).to.deep.equal(c.softlayer.flavors);
+    expect(regionConfig(c, c.regions[0]!).openstack.credentials).to.equal('user');
+    const bad = (regions: unknown, identity?: unknown) => () => loadConfig({ overrides: { regions, ...(identity ? { identity } : {}) } });
+    expect(bad([{ name: 'RegionOne', backend: 'softlayer' }])).to.throw(ConfigError, /declared twice/);
+    expect(bad([{ name: 'Two', backend: 'sandbox' }])).to.throw(ConfigError, /at most one region can use the sandbox/);
+    expect(bad([{ name: 'Two', backend: 'openstack' }])).to.throw(ConfigError, /needs openstack.authUrl/);
+    expect(bad([{ name: 'Two', backend: 'openstack', openstack: { authUrl: 'http://127.0.0.1:5000/v3' } }])).to.throw(ConfigError, /needs 'upstream-keystone'/);
+    expect(bad([{ name: 'Two', backend: 'openstack', openstack: { authUrl: 'http://k/v3', credentials: 'service' } }])).to.throw(ConfigError, /needs openstack.serviceAccount/);
+    expect(bad([{ name: 'Two', backend: 'softlayer', softlayer: { datacenter: 'nowhere' } }])).to.throw(ConfigError, /regions\.1\.softlayer\.datacenter|regions\.0\.softlayer\.datacenter/);
+    expect(bad([{ name: 'a/b', backend: 'softlayer' }])).to.throw(ConfigError, /regions\.0\.name/);
+    expect(bad([], { auth: ['upstream-keystone'] })).to.throw(ConfigError, /upstreamKeystone.authUrl/);
   });
 
   it('file, then environment, then overrides', () => {
