@@ -5,17 +5,21 @@
  *   regen      time of `make regen` for all services (in process, no writes)
  *   start      spawn → listening of `stackgate serve`, vs a bare Koa server
  *   rss        resident memory with all six services loaded, vs a bare Koa server
- *   tokens     token issue and validate rates, vs a bare Koa route with the same client
+ *   tokens     token issue and validate rates, vs a bare Koa route with the same client,
+ *              and vs Debian's Keystone 22 on loopback (sqlite, fernet), when installed
  *   servers    create 1,000 servers through the API (rate), vs a bare Koa route doing
  *              one SQLite insert; GET /servers/detail?limit=100 p50/p99 with 100,
  *              1,000 and 10,000 servers, vs 100 and a bare Koa route with the same body
  *   images     image upload and download MB/s, vs a plain copy of the file (bench/images.ts)
  *
- * Writes reports/bench.json. Targets: regen < 30 s, start < 1 s, RSS < 150 MB.
- * BENCH_RUNS, BENCH_SERVERS, BENCH_FILL, BENCH_CREATE_SECONDS, BENCH_IMAGE_MB scale it down.
+ * Writes reports/bench.json and a chart of the ratios, reports/bench.svg.
+ * Targets: regen < 30 s, start < 1 s, RSS < 150 MB, token rates ≥ 10× Keystone's.
+ * BENCH_RUNS, BENCH_SERVERS, BENCH_FILL, BENCH_CREATE_SECONDS, BENCH_IMAGE_MB scale it down;
+ * BENCH_ONLY=tokens (comma-separated section names) runs only those and keeps the
+ * other figures of the last reports/bench.json.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateAll } from '../codegen/index.js';
@@ -23,6 +27,11 @@ import { BARE_KOA, ROOT, median, rssMb, start, type Started } from './bench/lib.
 import { initDataDir } from './bench/gateway.js';
 import { benchServers } from './bench/servers.js';
 import { benchImages } from './bench/images.js';
+import { benchChart } from './bench/chart.js';
+import { startUpstreamOpenStack, upstreamAvailable } from '../test/helpers/upstream-openstack.js';
+
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const section = (name: string) => ONLY.size === 0 || ONLY.has(name);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** Servers created through the API, and servers in the store for the large listing. */
@@ -55,9 +64,23 @@ async function rate(call: () => Promise<Response>, count: number): Promise<numbe
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = {};
+  const reportPath = join(ROOT, 'reports/bench.json');
+  // With BENCH_ONLY, the other sections keep their last figures.
+  const results: Record<string, unknown> = ONLY.size && existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, 'utf8')) as Record<string, unknown> : {};
 
-  // regen
+  if (section('regen')) await benchRegen(results);
+  if (section('start')) await benchStart(results);
+  if (section('tokens')) await benchTokens(results);
+  if (section('servers') || section('images')) await benchCloud(results);
+
+  summary(results);
+  mkdirSync(join(ROOT, 'reports'), { recursive: true });
+  writeFileSync(reportPath, JSON.stringify({ ...results, runs: RUNS, node: process.version }, null, 2) + '\n');
+  writeFileSync(join(ROOT, 'reports/bench.svg'), benchChart(results));
+  console.log('bench: wrote reports/bench.json and reports/bench.svg');
+}
+
+async function benchRegen(results: Record<string, unknown>): Promise<void> {
   const regen: number[] = [];
   for (let i = 0; i < Math.min(RUNS, 3); i++) {
     const t0 = performance.now();
@@ -66,7 +89,9 @@ async function main(): Promise<void> {
   }
   results.regen = { seconds: median(regen), runs: regen, target: 30 };
   console.log(`bench: regen (6 services)        ${median(regen).toFixed(1)} s   (target < 30 s)`);
+}
 
+async function benchStart(results: Record<string, unknown>): Promise<void> {
   // start and RSS, gateway vs bare Koa, alternating so both see the same machine
   const gw: Started[] = [];
   const bare: Started[] = [];
@@ -94,7 +119,9 @@ async function main(): Promise<void> {
   };
   console.log(`bench: start (spawn → listening)  ${Math.round(startMs)} ms  bare Koa ${Math.round(bareMs)} ms  ratio ${(startMs / bareMs).toFixed(2)}  (target < 1000 ms)`);
   console.log(`bench: RSS, all services loaded   ${median(gwRss)} MB, ${median(gwRssWarm)} MB after a request to each  bare Koa ${median(bareRss)} MB  (target < 150 MB)`);
+}
 
+async function benchTokens(results: Record<string, unknown>): Promise<void> {
   // token issue and validate, against a bare Koa route driven by the same client
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-'));
   try {
@@ -117,28 +144,52 @@ async function main(): Promise<void> {
     results.tokens = {
       issuePerSecond: Math.round(issueRate), validatePerSecond: Math.round(validateRate), bareKoaPerSecond: Math.round(bareRate),
       validateVsBare: +(validateRate / bareRate).toFixed(2), concurrency: CONCURRENCY,
-      note: 'issue includes a scrypt password check (N=2^14); Keystone comparison is the scale-out issue\'s',
+      note: 'issue includes a scrypt password check (N=2^14) per token',
     };
     console.log(`bench: token issue                ${Math.round(issueRate)}/s (scrypt password check per issue)`);
     console.log(`bench: token validate             ${Math.round(validateRate)}/s  bare Koa ${Math.round(bareRate)}/s  ratio ${(validateRate / bareRate).toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  if (upstreamAvailable()) await benchKeystone(results.tokens as Record<string, unknown>);
+  else console.log('bench: Debian keystone not installed: no Keystone baseline');
+}
 
+/** The same token calls, same client and concurrency, against Debian's Keystone 22 (loopback, sqlite, fernet). */
+async function benchKeystone(tokens: Record<string, unknown>): Promise<void> {
+  // Both at their production password hashing: Keystone's default bcrypt cost 12, the gateway's scrypt N=2^14.
+  const u = await startUpstreamOpenStack({ passwordHashRounds: 12 });
+  try {
+    const authBody = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: u.admin.username, domain: { id: 'default' }, password: u.admin.password } } }, scope: { project: { name: u.admin.projectName, domain: { id: 'default' } } } } });
+    const issue = () => fetch(`${u.keystoneUrl}/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: authBody });
+    const token = (await issue()).headers.get('x-subject-token')!;
+    const validate = () => fetch(`${u.keystoneUrl}/v3/auth/tokens?nocatalog`, { headers: { 'x-auth-token': token, 'x-subject-token': token } });
+    const issueRate = await rate(issue, 40);
+    const validateRate = await rate(validate, 300);
+    Object.assign(tokens, {
+      keystoneIssuePerSecond: +issueRate.toFixed(1), keystoneValidatePerSecond: +validateRate.toFixed(1),
+      issueVsKeystone: +((tokens.issuePerSecond as number) / issueRate).toFixed(1),
+      validateVsKeystone: +((tokens.validatePerSecond as number) / validateRate).toFixed(1),
+      keystone: 'Debian keystone 22, keystone-wsgi-public (one process), sqlite WAL, fernet, bcrypt cost 12 (its default), in-memory cache',
+      keystoneTarget: 10,
+    });
+    console.log(`bench: Keystone token issue       ${issueRate.toFixed(1)}/s  stackgate/Keystone ${tokens.issueVsKeystone}  (target ≥ 10)`);
+    console.log(`bench: Keystone token validate    ${validateRate.toFixed(1)}/s  stackgate/Keystone ${tokens.validateVsKeystone}  (target ≥ 10)`);
+  } finally {
+    await u.stop();
+  }
+}
+
+async function benchCloud(results: Record<string, unknown>): Promise<void> {
   // servers and images, on one temp data dir (removed whatever happens)
   const cloudDir = mkdtempSync(join(tmpdir(), 'sg-bench-cloud-'));
   try {
     const config = initDataDir(cloudDir);
-    Object.assign(results, await benchServers({ dir: cloudDir, config, create: SERVERS, fill: FILL, concurrency: 4, createSeconds: CREATE_SECONDS }));
-    Object.assign(results, await benchImages({ dir: cloudDir, config, mb: IMAGE_MB, runs: Math.min(RUNS, 3) }));
+    if (section('servers')) Object.assign(results, await benchServers({ dir: cloudDir, config, create: SERVERS, fill: FILL, concurrency: 4, createSeconds: CREATE_SECONDS }));
+    if (section('images')) Object.assign(results, await benchImages({ dir: cloudDir, config, mb: IMAGE_MB, runs: Math.min(RUNS, 3) }));
   } finally {
     rmSync(cloudDir, { recursive: true, force: true });
   }
-
-  summary(results);
-  mkdirSync(join(ROOT, 'reports'), { recursive: true });
-  writeFileSync(join(ROOT, 'reports/bench.json'), JSON.stringify({ runs: RUNS, node: process.version, ...results }, null, 2) + '\n');
-  console.log('bench: wrote reports/bench.json');
 }
 
 /** The figures side by side with their baselines, at the end of the run. */
@@ -153,6 +204,8 @@ function summary(r: Record<string, unknown>): void {
     ['start (ms)', String(get('start.ms')), `bare Koa ${get('start.bareKoaMs')}`, String(get('start.ratio'))],
     ['RSS after a request per service (MB)', String(get('rss.afterOneRequestPerServiceMb')), `bare Koa ${get('rss.bareKoaMb')}`, String(get('rss.ratio'))],
     ['token validate (/s)', String(get('tokens.validatePerSecond')), `bare Koa ${get('tokens.bareKoaPerSecond')}`, String(get('tokens.validateVsBare'))],
+    ['token validate (/s)', String(get('tokens.validatePerSecond')), `Keystone ${get('tokens.keystoneValidatePerSecond')}`, String(get('tokens.validateVsKeystone'))],
+    ['token issue (/s)', String(get('tokens.issuePerSecond')), `Keystone ${get('tokens.keystoneIssuePerSecond')}`, String(get('tokens.issueVsKeystone'))],
     ['server create (/s)', String(get('serverCreate.perSecond')), `Koa + 1 insert ${get('serverCreate.bareKoaSqliteInsertPerSecond')}`, String(get('serverCreate.ratio'))],
   ];
   const l100 = at(100);

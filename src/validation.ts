@@ -8,7 +8,7 @@
  * the selection for the request under validation is held in `current`.
  */
 import { readFileSync } from 'node:fs';
-import { OpenAPIBackend, type Request as OABRequest } from 'openapi-backend';
+import { OpenAPIBackend, type Operation, type Request as OABRequest } from 'openapi-backend';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import ipaddr from 'ipaddr.js';
 import type { ServiceInfo } from '../generated/common.js';
@@ -219,6 +219,11 @@ export class ServiceValidator {
   private readonly api: OpenAPIBackend;
   /** specOperationId → query parameter names the operation declares */
   private readonly queryParams = new Map<string, Set<string>>();
+  /**
+   * The operations by id, looked up once: openapi-backend finds an operation
+   * named by its id by rebuilding the list of all of them, on every call.
+   */
+  private readonly operations = new Map<string, Operation>();
   /** specOperationId → query parameters whose repeats reduce to the last value */
   private readonly lastValue: Map<string, Set<string>>;
   readonly document: Record<string, unknown>;
@@ -244,6 +249,7 @@ export class ServiceValidator {
   async init(): Promise<void> {
     await this.api.init();
     for (const op of this.api.getOperations()) {
+      this.operations.set(op.operationId!, op);
       const names = new Set<string>();
       for (const p of (op.parameters ?? []) as { in?: string; name?: string }[]) if (p.in === 'query' && p.name) names.add(p.name);
       this.queryParams.set(op.operationId!, names);
@@ -280,7 +286,7 @@ export class ServiceValidator {
       query: query as OABRequest['query'],
       body: req.body,
     };
-    const result = withSelection(sel, () => this.api.validateRequest(request, operationId));
+    const result = withSelection(sel, () => this.api.validateRequest(request, this.operations.get(operationId) ?? operationId));
     const coerced = (result.coerced ?? {}) as { query?: Record<string, unknown>; params?: Record<string, unknown> };
     return {
       issues: (result.errors ?? []).map(describe),
@@ -291,7 +297,7 @@ export class ServiceValidator {
 
   /** Validates a response body against the spec (used by the contract tests). */
   validateResponse(operationId: string, status: number, body: unknown, sel: Selection): ValidationIssue[] {
-    const result = withSelection(sel, () => this.api.validateResponse(body, operationId, status));
+    const result = withSelection(sel, () => this.api.validateResponse(body, this.operations.get(operationId) ?? operationId, status));
     return (result.errors ?? []).map(describe);
   }
 

@@ -63,6 +63,8 @@ export class TokenSealer {
   open(token: string): TokenClaims {
     if (!/^[A-Za-z0-9_-]{40,4096}$/.test(token)) throw new TokenError('malformed token');
     const raw = Buffer.from(token, 'base64url');
+    // One token, one spelling: base64url ignores the unused low bits of the last character.
+    if (raw.toString('base64url') !== token) throw new TokenError('malformed token');
     if (raw.length < HEADER + IV + TAG + 2) throw new TokenError('truncated token');
     if (raw.readUInt8(0) !== VERSION) throw new TokenError('unknown token version');
     const kid = raw.readUInt32BE(1);
@@ -78,7 +80,7 @@ export class TokenSealer {
       throw new TokenError('token does not authenticate');
     }
     const claims = JSON.parse(text) as TokenClaims;
-    if (typeof claims.u !== 'string' || !Array.isArray(claims.a) || typeof claims.e !== 'number') throw new TokenError('token claims incomplete');
+    if (typeof claims.u !== 'string' || !Array.isArray(claims.a) || claims.a.length === 0 || typeof claims.e !== 'number') throw new TokenError('token claims incomplete');
     return claims;
   }
 }

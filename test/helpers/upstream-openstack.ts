@@ -216,7 +216,7 @@ function renderConf(conf: Conf): string {
   return out.join('\n');
 }
 
-function keystoneConf(dir: string): Conf {
+function keystoneConf(dir: string, passwordHashRounds: number): Conf {
   return {
     DEFAULT: { log_dir: join(dir, 'logs'), log_file: 'keystone.log', use_stderr: false, debug: false },
     database: { connection: `sqlite:///${join(dir, 'keystone.db')}`, sqlite_synchronous: false },
@@ -224,8 +224,8 @@ function keystoneConf(dir: string): Conf {
     fernet_tokens: { key_repository: join(dir, 'fernet-keys') },
     fernet_receipts: { key_repository: join(dir, 'fernet-receipts') },
     credential: { key_repository: join(dir, 'credential-keys') },
-    // bcrypt's minimum cost: hashing at the default (12) costs ~0.3 s per password check.
-    identity: { password_hash_algorithm: 'bcrypt', password_hash_rounds: 4 },
+    // bcrypt's minimum cost for tests: hashing at Keystone's default (12) costs ~0.3 s per password check.
+    identity: { password_hash_algorithm: 'bcrypt', password_hash_rounds: passwordHashRounds },
     // In-process cache: without it a token validation costs ~0.5 s (hundreds of
     // queries for the role assignments); with it ~10 ms. Safe with one process:
     // keystone invalidates its own cache on writes.
@@ -377,7 +377,8 @@ function creds(username: string, password: string, projectName: string): Credent
   return { username, password, projectName, userDomainName: 'Default', projectDomainName: 'Default' };
 }
 
-export async function startUpstreamOpenStack(opts: { keepDir?: boolean } = {}): Promise<UpstreamOpenStack> {
+/** `passwordHashRounds`: bcrypt cost of Keystone's passwords, 4 (the minimum, fast tests) unless given; Keystone's default is 12. */
+export async function startUpstreamOpenStack(opts: { keepDir?: boolean; passwordHashRounds?: number } = {}): Promise<UpstreamOpenStack> {
   if (!upstreamAvailable()) throw new Error(`keystone and glance are not installed (need ${Object.values(BIN).join(', ')})`);
   installExitHook();
   const t0 = Date.now();
@@ -404,7 +405,7 @@ export async function startUpstreamOpenStack(opts: { keepDir?: boolean } = {}): 
 
     const ksConf = join(dir, 'keystone.conf');
     const glConf = join(dir, 'glance-api.conf');
-    writeFileSync(ksConf, renderConf(keystoneConf(dir)));
+    writeFileSync(ksConf, renderConf(keystoneConf(dir, opts.passwordHashRounds ?? 4)));
     writeFileSync(glConf, renderConf(glanceConf(dir, glancePort, keystoneUrl, glancePassword)));
     writeFileSync(join(dir, 'glance-api-paste.ini'), glancePaste(dir));
 
