@@ -25,7 +25,7 @@ import { accessLogHook } from './hooks/access-log.js';
 import { faultHook } from './hooks/faults.js';
 import type { GatewayState } from './state.js';
 import { authHook } from './hooks/auth.js';
-import { rateLimitHook } from './hooks/rate-limit.js';
+import { createRateLimitStore, rateLimitHook } from './hooks/rate-limit.js';
 import { auditHook, openAuditFile } from './hooks/audit.js';
 import { SqliteStore, type Store } from './store/sqlite.js';
 import { IdentityStore } from './identity/store.js';
@@ -116,6 +116,7 @@ async function upstreamIdentity(config: Config, local: KeystoneIdentity, logger:
     // Only the caller's own upstream token: no service account stands in for Keystone's admin operations.
     config: { ...config.openstack, credentials: 'user', serviceAccount: null, timeoutMs: config.identity.upstreamKeystone.timeoutMs },
     authUrl, region: 'identity', logger: logger.child({ upstream: 'keystone' }),
+    breaker: { failures: config.breaker.failures, openMs: config.breaker.openSeconds * 1000 },
   });
   return new OpenStackIdentity(cloud, local) as unknown as DriverSet['identity'];
 }
@@ -230,7 +231,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   if (config.hooks.auth) app.use(authHook(identity));
-  if (config.hooks.rateLimit) app.use(rateLimitHook({ rules: config.rateLimit }));
+  const { read, write, auth: authRule } = config.rateLimit;
+  const rateLimitStore = config.hooks.rateLimit ? await createRateLimitStore(config.rateLimit, logger) : null;
+  if (rateLimitStore) app.use(rateLimitHook({ rules: { read, write, auth: authRule }, store: rateLimitStore }));
   if (audit) app.use(auditHook({ write: (line) => audit.write(line), onError: (err) => logger.error({ err }, 'audit write failed') }));
 
   const v2 = identityV2Router(identity);
@@ -285,6 +288,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       await Promise.all(regions.map((r) => r.backend.close()));
       await audit?.close();
+      await rateLimitStore?.close?.();
       if (!opts.store) store.close();
     },
   };

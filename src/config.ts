@@ -25,6 +25,8 @@ export interface Config {
   /** Directory for state (sandbox store, keys). */
   dataDir: string;
   limits: { maxBodyBytes: number };
+  /** Per backend: failures in a row that open its circuit, and how long it stays open (src/breaker.ts). */
+  breaker: { failures: number; openSeconds: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** SQLite database; default <dataDir>/stackgate.db. */
   store: { path: string | null };
@@ -42,8 +44,16 @@ export interface Config {
   };
   /** Hooks in their fixed order; each can be turned off. */
   hooks: { accessLog: boolean; auth: boolean; rateLimit: boolean; audit: boolean };
-  /** Token buckets per project and route class. */
-  rateLimit: Record<'read' | 'write' | 'auth', { rate: number; burst: number }>;
+  /**
+   * Token buckets per project and route class, kept in this process (`memory`)
+   * or in Redis (`redis`, at `redisUrl`) so that every gateway sharing it
+   * enforces one limit.
+   */
+  rateLimit: Record<'read' | 'write' | 'auth', { rate: number; burst: number }> & {
+    store: 'memory' | 'redis';
+    /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…`; needed when store is redis. */
+    redisUrl: string | null;
+  };
   /** CADF-like audit lines for mutating calls; default <dataDir>/audit.log. */
   audit: { file: string | null };
   /** The embedded sandbox cloud. */
@@ -169,11 +179,12 @@ export function defaultConfig(): Config {
     regions: [],
     dataDir: resolve('.stackgate'),
     limits: { maxBodyBytes: 1024 * 1024 },
+    breaker: { failures: 5, openSeconds: 10 },
     log: { level: 'info' },
     store: { path: null },
     identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'], upstreamKeystone: { authUrl: null, timeoutMs: 20_000, forwardAdmin: false } },
     hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
-    rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 } },
+    rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 }, store: 'memory', redisUrl: null },
     audit: { file: null },
     sandbox: { buildDelayMs: 1000, maxImageBytes: 2 * 1024 * 1024 * 1024 },
     softlayer: {
@@ -276,6 +287,10 @@ const SCHEMA = {
       type: 'object', additionalProperties: false,
       properties: { maxBodyBytes: { type: 'integer', minimum: 1024 } },
     },
+    breaker: {
+      type: 'object', additionalProperties: false,
+      properties: { failures: { type: 'integer', minimum: 1, maximum: 1000 }, openSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 } },
+    },
     log: {
       type: 'object', additionalProperties: false,
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
@@ -305,10 +320,14 @@ const SCHEMA = {
     },
     rateLimit: {
       type: 'object', additionalProperties: false,
-      properties: Object.fromEntries(['read', 'write', 'auth'].map((k) => [k, {
-        type: 'object', additionalProperties: false, required: ['rate', 'burst'],
-        properties: { rate: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
-      }])),
+      properties: {
+        ...Object.fromEntries(['read', 'write', 'auth'].map((k) => [k, {
+          type: 'object', additionalProperties: false, required: ['rate', 'burst'],
+          properties: { rate: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
+        }])),
+        store: { enum: ['memory', 'redis'] },
+        redisUrl: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^rediss?://[^/\\s]+(/[0-9]+)?$' }] },
+      },
     },
     audit: { type: 'object', additionalProperties: false, properties: { file: { type: ['string', 'null'] } } },
     sandbox: {
@@ -424,11 +443,13 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_SANDBOX_BUILD_DELAY_MS: ['sandbox', 'buildDelayMs'],
     STACKGATE_SOFTLAYER_ENDPOINT: ['softlayer', 'endpoint'],
     STACKGATE_CLOUDSTACK_ENDPOINT: ['cloudstack', 'endpoint'],
+    STACKGATE_RATE_LIMIT_STORE: ['rateLimit', 'store'],
+    STACKGATE_RATE_LIMIT_REDIS_URL: ['rateLimit', 'redisUrl'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];
     if (raw === undefined) continue;
-    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' || name === 'STACKGATE_CLOUDSTACK_ENDPOINT' ? raw : YAML.parse(raw) as unknown;
+    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' || name === 'STACKGATE_CLOUDSTACK_ENDPOINT' || name === 'STACKGATE_RATE_LIMIT_STORE' || name === 'STACKGATE_RATE_LIMIT_REDIS_URL' ? raw : YAML.parse(raw) as unknown;
     let cur = out;
     path.slice(0, -1).forEach((p) => { cur = (cur[p] ??= {}) as Record<string, unknown>; });
     cur[path[path.length - 1]!] = value;
@@ -468,6 +489,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: cloudstack.mappedUsers needs 'cloudstack' before 'local' (local would answer those users without their CloudStack keys)`);
   }
   const fail = (msg: string) => new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  ${msg}`);
+  if (cfg.rateLimit.store === 'redis' && !cfg.rateLimit.redisUrl) {
+    throw fail(`rateLimit.redisUrl: rateLimit.store 'redis' needs a redisUrl (redis://host:port)`);
+  }
   if (auth.includes('upstream-keystone') && !cfg.identity.upstreamKeystone.authUrl) {
     throw fail(`identity.auth: 'upstream-keystone' needs identity.upstreamKeystone.authUrl`);
   }

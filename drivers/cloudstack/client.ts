@@ -16,6 +16,7 @@ import { createHmac } from 'node:crypto';
 import got, { HTTPError, RequestError } from 'got';
 import type { Logger } from 'pino';
 import { Fault } from '../../src/faults.js';
+import type { CircuitBreaker } from '../../src/breaker.js';
 
 /** What a token carries for CloudStack (sealed by the gateway, never logged). */
 export interface CloudStackCredential {
@@ -40,6 +41,8 @@ export interface CloudStackClientOptions {
   /** Lifetime of a signed request (the `expires` parameter). */
   signatureTtlSeconds: number;
   logger?: Logger;
+  /** The backend's circuit breaker (src/breaker.ts), shared by the gateway's calls to it. */
+  breaker?: CircuitBreaker;
 }
 
 export type Params = Record<string, string | number | boolean | undefined | null>;
@@ -116,7 +119,12 @@ export class CloudStackClient {
   }
 
   /** One command; the object inside `<command>response`. */
-  async call<T = Record<string, unknown>>(cred: CloudStackCredential, command: string, params: Params = {}): Promise<T> {
+  call<T = Record<string, unknown>>(cred: CloudStackCredential, command: string, params: Params = {}): Promise<T> {
+    const breaker = this.opts.breaker;
+    return breaker ? breaker.run(() => this.attempt<T>(cred, command, params)) : this.attempt<T>(cred, command, params);
+  }
+
+  private async attempt<T>(cred: CloudStackCredential, command: string, params: Params): Promise<T> {
     const call = `CloudStack ${command}`;
     const started = Date.now();
     const retries = isReadOnly(command) ? this.opts.retries : 0;

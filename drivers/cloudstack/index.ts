@@ -5,6 +5,7 @@
  * Identity stays the gateway's Keystone.
  */
 import type { BackendModule, DriverSet } from '../types.js';
+import { CircuitBreaker } from '../../src/breaker.js';
 import { CloudStackClient } from './client.js';
 import { CloudStackCloud } from './cloud.js';
 import { CloudStackCompute } from './compute.js';
@@ -32,8 +33,10 @@ const cloudstack: BackendModule = {
   },
   async create({ config, logger }) {
     const cs = config.cloudstack;
+    const log = logger.child({ backend: 'cloudstack' });
+    const breaker = new CircuitBreaker(`The CloudStack API of region ${config.region}`, { failures: config.breaker.failures, openMs: config.breaker.openSeconds * 1000 }, log);
     const client = new CloudStackClient({
-      endpoint: cs.endpoint, timeoutMs: cs.timeoutMs, retries: cs.retries, signatureTtlSeconds: cs.signatureTtlSeconds, logger: logger.child({ backend: 'cloudstack' }),
+      endpoint: cs.endpoint, timeoutMs: cs.timeoutMs, retries: cs.retries, signatureTtlSeconds: cs.signatureTtlSeconds, logger: log, breaker,
     });
     const cloud = new CloudStackCloud(client, cs);
     const drivers: Partial<DriverSet> = {

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { Reply, type RequestContext } from '../../generated/common.js';
 import type { OpenStackConfig } from '../../src/config.js';
 import { Fault } from '../../src/faults.js';
+import { CircuitBreaker, type BreakerOptions } from '../../src/breaker.js';
 import { serviceRoot, unreachable, UpstreamKeystone, type CatalogEntry, type UpstreamToken } from './keystone.js';
 
 /** What the `upstream-keystone` plugin seals in the gateway's token. */
@@ -77,6 +78,7 @@ export interface OpenStackCloudOptions {
   logger: Logger;
   /** Region name, for messages. */
   region: string;
+  breaker: BreakerOptions;
 }
 
 export class OpenStackCloud {
@@ -89,18 +91,31 @@ export class OpenStackCloud {
     this.keystone = new UpstreamKeystone(opts.authUrl, Math.min(opts.config.timeoutMs, 60_000), opts.logger);
   }
 
+  /** One breaker per upstream service: an unreachable or silent Glance need not stop Nova. */
+  private readonly breakers = new Map<ForwardedService, CircuitBreaker>();
+
+  private breaker(service: ForwardedService): CircuitBreaker {
+    let b = this.breakers.get(service);
+    if (!b) {
+      b = new CircuitBreaker(`The upstream ${service} service of region ${this.opts.region}`, this.opts.breaker, this.opts.logger);
+      this.breakers.set(service, b);
+    }
+    return b;
+  }
+
   /** Forwards one call to the service's upstream endpoint. */
   async forward(service: ForwardedService, req: ForwardRequest): Promise<Reply> {
     const ctx = req.context;
     const replayable = !(req.body instanceof Readable);
     let session = await this.session(ctx);
-    let res = await this.send(service, session, req);
+    // Upstream answers, faults included, pass through; the breaker counts only an upstream that cannot be reached or is silent.
+    let res = await this.breaker(service).run(() => this.send(service, session, req));
     // A service token the upstream no longer takes: log in again, once, if the body can be sent again.
     if (res.statusCode === 401 && session.service && replayable) {
       res.destroy();
       this.serviceSession = undefined;
       session = await this.session(ctx);
-      res = await this.send(service, session, req);
+      res = await this.breaker(service).run(() => this.send(service, session, req));
     }
     return this.reply(service, session, req, res);
   }

@@ -39,7 +39,10 @@ const openstack: BackendModule = {
       servicePassword = process.env[env];
       if (!servicePassword) throw new ConfigError(`region ${config.region}: openstack.serviceAccount.passwordEnv names ${env}, which is not set`);
     }
-    const cloud = new OpenStackCloud({ config: os, authUrl, servicePassword, region: config.region, logger: logger.child({ backend: 'openstack' }) });
+    const cloud = new OpenStackCloud({
+      config: os, authUrl, servicePassword, region: config.region, logger: logger.child({ backend: 'openstack' }),
+      breaker: { failures: config.breaker.failures, openMs: config.breaker.openSeconds * 1000 },
+    });
     const drivers: Partial<DriverSet> = {};
     for (const s of os.services) (drivers as Record<string, unknown>)[s] = new classes[s](cloud);
     return { drivers, async close() {} };

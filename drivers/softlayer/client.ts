@@ -14,6 +14,7 @@
 import got, { HTTPError, RequestError, type Method } from 'got';
 import type { Logger } from 'pino';
 import { Fault } from '../../src/faults.js';
+import type { CircuitBreaker } from '../../src/breaker.js';
 
 /** What a token carries for SoftLayer (sealed by the gateway, never logged). */
 export interface SoftLayerCredential {
@@ -31,6 +32,8 @@ export interface SoftLayerClientOptions {
   /** Retries of an idempotent call after a timeout, reset or 5xx. */
   retries: number;
   logger?: Logger;
+  /** The backend's circuit breaker (src/breaker.ts), shared by the gateway's calls to it. */
+  breaker?: CircuitBreaker;
 }
 
 export interface CallOptions {
@@ -88,7 +91,12 @@ export class SoftLayerClient {
     }
   }
 
-  private async request<T>(cred: SoftLayerCredential, service: string, method: string, o: CallOptions): Promise<{ body: T; total?: number }> {
+  private request<T>(cred: SoftLayerCredential, service: string, method: string, o: CallOptions): Promise<{ body: T; total?: number }> {
+    const breaker = this.opts.breaker;
+    return breaker ? breaker.run(() => this.attempt<T>(cred, service, method, o)) : this.attempt<T>(cred, service, method, o);
+  }
+
+  private async attempt<T>(cred: SoftLayerCredential, service: string, method: string, o: CallOptions): Promise<{ body: T; total?: number }> {
     const where = `${service}${o.id !== undefined ? `/${o.id}` : ''}/${method}`;
     const url = `${this.endpoint}/${service}${o.id !== undefined ? `/${encodeURIComponent(String(o.id))}` : ''}/${method}.json`;
     const searchParams: Record<string, string> = {};

@@ -5,6 +5,7 @@
  * Identity stays the gateway's Keystone.
  */
 import type { BackendModule, DriverSet } from '../types.js';
+import { CircuitBreaker } from '../../src/breaker.js';
 import { SoftLayerClient } from './client.js';
 import { SoftLayerCloud } from './cloud.js';
 import { SoftLayerCompute } from './compute.js';
@@ -32,7 +33,9 @@ const softlayer: BackendModule = {
   },
   async create({ config, logger }) {
     const sl = config.softlayer;
-    const client = new SoftLayerClient({ endpoint: sl.endpoint, timeoutMs: sl.timeoutMs, retries: sl.retries, logger: logger.child({ backend: 'softlayer' }) });
+    const log = logger.child({ backend: 'softlayer' });
+    const breaker = new CircuitBreaker(`The SoftLayer API of region ${config.region}`, { failures: config.breaker.failures, openMs: config.breaker.openSeconds * 1000 }, log);
+    const client = new SoftLayerClient({ endpoint: sl.endpoint, timeoutMs: sl.timeoutMs, retries: sl.retries, logger: log, breaker });
     const cloud = new SoftLayerCloud(client, sl);
     const drivers: Partial<DriverSet> = {
       compute: new SoftLayerCompute(cloud),

@@ -101,3 +101,43 @@ describe('softlayer: backend faults', function () {
     }
   });
 });
+
+describe('softlayer: the circuit breaker', function () {
+  this.timeout(60_000);
+  let h: SoftLayerHarness;
+  const servers = () => h.gw.request('GET', '/compute/v2.1/servers', { token: h.token });
+
+  before(async () => {
+    h = await startSoftLayerGateway({ timeoutMs: 400, retries: 0, overrides: { breaker: { failures: 3, openSeconds: 1 } } });
+  });
+  after(async () => { await h?.close(); });
+
+  it('opens after 3 failures in a row: SoftLayer is left alone, 503 with Retry-After; a trial after the pause closes it', async () => {
+    h.sim.faults.fail500 = 1000;
+    for (let i = 0; i < 3; i++) expectStatus(await servers(), 502);
+    const calls = h.sim.calls.length;
+    const open = await servers();
+    expectStatus(open, 503);
+    expect(open.headers.get('retry-after')).to.equal('1');
+    expect((open.json as Json).serviceUnavailable.message).to.match(/suspended/);
+    expect(h.sim.calls.length, 'no call reached SoftLayer while open').to.equal(calls);
+    // SoftLayer recovers; after the pause one trial goes through and the circuit closes.
+    h.sim.faults.fail500 = 0;
+    await new Promise((r) => setTimeout(r, 1100));
+    expectStatus(await servers(), 200);
+    expectStatus(await servers(), 200);
+  });
+
+  it('a trial that fails opens it again; faults of the caller do not count', async () => {
+    h.sim.faults.fail500 = 1000;
+    for (let i = 0; i < 3; i++) expectStatus(await servers(), 502);
+    await new Promise((r) => setTimeout(r, 1100));
+    expectStatus(await servers(), 502); // the trial
+    expectStatus(await servers(), 503); // open again at once
+    h.sim.faults.fail500 = 0;
+    await new Promise((r) => setTimeout(r, 1100));
+    // 404s are SoftLayer working: many in a row leave the circuit closed.
+    for (let i = 0; i < 5; i++) expectStatus(await h.gw.request('GET', '/compute/v2.1/servers/00000000-0000-4000-8000-000000000001', { token: h.token }), 404);
+    expectStatus(await servers(), 200);
+  });
+});

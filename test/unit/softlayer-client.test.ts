@@ -101,11 +101,13 @@ describe('SoftLayerClient', () => {
       });
     }
 
-    it('the public exception\'s message reaches the user; a 5xx\'s stays in the log', async () => {
+    it('the public exception\'s message reaches the user; a 5xx\'s body stays in the log, the user hears which call failed', async () => {
       answers = [{ status: 500, body: '{"error":"Invalid value for hostname.","code":"SoftLayer_Exception_Public"}' }];
       expect((await fault(client().call(cred, 'SoftLayer_Virtual_Guest', 'createObject', { params: [{}] }))).message).to.equal('Invalid value for hostname.');
-      answers = [{ status: 500, body: '<html/>' }];
-      expect((await fault(client().call(cred, 'SoftLayer_Account', 'getObject'))).expose).to.equal(false);
+      answers = [{ status: 500, body: '<html>internal detail</html>' }];
+      const f = await fault(client().call(cred, 'SoftLayer_Account', 'getObject'));
+      expect(f.status).to.equal(502);
+      expect(f.message).to.equal('SoftLayer SoftLayer_Account::getObject failed: HTTP 500.');
     });
 
     it('a call that does not answer in time is a 504', async () => {
