@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { SERVICES } from '../generated/services.js';
@@ -272,7 +272,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     app, config, logger, backend, backendModule, regions, validators, store, identity, drivers,
     listen(port = config.listen.port, host = config.listen.host) {
       return new Promise((resolvePromise, reject) => {
-        server = app.listen(port, host);
+        // Slow clients: headers must arrive in time (408), idle keep-alive connections close.
+        // A request's body is not timed as a whole: a large image upload may take long.
+        server = createServer({
+          headersTimeout: config.limits.headersTimeoutMs,
+          requestTimeout: 0,
+          keepAliveTimeout: config.limits.idleTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
+        }, app.callback());
+        server.listen(port, host);
         server.once('error', reject);
         server.once('listening', () => {
           const addr = server!.address() as AddressInfo;

@@ -24,7 +24,12 @@ export interface Config {
   regions: RegionConfig[];
   /** Directory for state (sandbox store, keys). */
   dataDir: string;
-  limits: { maxBodyBytes: number };
+  /**
+   * maxBodyBytes: JSON bodies (image data streams and has its own limit).
+   * headersTimeoutMs: a client must send its request headers within this (slow clients get 408).
+   * idleTimeoutMs: a kept-alive connection with no request in flight is closed after this.
+   */
+  limits: { maxBodyBytes: number; headersTimeoutMs: number; idleTimeoutMs: number };
   /** Per backend: failures in a row that open its circuit, and how long it stays open (src/breaker.ts). */
   breaker: { failures: number; openSeconds: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -178,7 +183,7 @@ export function defaultConfig(): Config {
     backend: 'sandbox',
     regions: [],
     dataDir: resolve('.stackgate'),
-    limits: { maxBodyBytes: 1024 * 1024 },
+    limits: { maxBodyBytes: 1024 * 1024, headersTimeoutMs: 20_000, idleTimeoutMs: 30_000 },
     breaker: { failures: 5, openSeconds: 10 },
     log: { level: 'info' },
     store: { path: null },
@@ -285,7 +290,11 @@ const SCHEMA = {
     dataDir: { type: 'string', minLength: 1 },
     limits: {
       type: 'object', additionalProperties: false,
-      properties: { maxBodyBytes: { type: 'integer', minimum: 1024 } },
+      properties: {
+        maxBodyBytes: { type: 'integer', minimum: 1024 },
+        headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+        idleTimeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000 },
+      },
     },
     breaker: {
       type: 'object', additionalProperties: false,
