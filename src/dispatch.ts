@@ -248,10 +248,15 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       }
     }
 
+    // A JSON body sent without a media type (none, or `;;;`) was read as JSON: validate it as JSON too.
+    const mediaType = (ctx.get('content-type') || '').split(';')[0]!.trim();
+    const headers = body !== undefined && !(body instanceof Readable) && mediaType === ''
+      ? { ...ctx.headers, 'content-type': 'application/json' }
+      : ctx.headers;
     const validated = validator.validateRequest(row.specOperationId, {
       method: row.method,
       path: fillTemplate(group.canonical, params),
-      headers: ctx.headers,
+      headers,
       query: plainQuery(ctx),
       body: body instanceof Readable ? undefined : body,
     }, { microversion: mv, action: row.action });

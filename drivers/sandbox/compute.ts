@@ -339,8 +339,9 @@ export class SandboxCompute implements ComputeDriver {
   async updateFlavorExtraSpec(req: ComputeRequest<'updateFlavorExtraSpec'>): Promise<ComputeResponse<'updateFlavorExtraSpec'>> {
     requireAdmin(req.context, 'os_compute_api:os-flavor-extra-specs:update');
     const f = getFlavor(this.store, req.path.flavor_id);
-    const body = req.body as unknown as Record<string, unknown>;
-    if (!(req.path.id in body)) throw Fault.badRequest('Request body and URI mismatch');
+    // The spec leaves this body optional; Nova does not.
+    const body = (req.body ?? {}) as unknown as Record<string, unknown>;
+    if (typeof body !== 'object' || !(req.path.id in body)) throw Fault.badRequest('Request body and URI mismatch');
     if (Object.keys(body).length > 1) throw Fault.badRequest('Request body contains too many items');
     f.extraSpecs[req.path.id] = String(body[req.path.id]);
     this.store.put('flavor', f);

@@ -1076,7 +1076,7 @@ export class KeystoneIdentity implements IdentityDriver {
     requireAdmin(req.context, 'create_region');
     const b = bodyOf<Json>(req.body, 'region');
     const r = this.saveRegion(req.context, typeof b.id === 'string' ? b.id : newId(), b);
-    return new Reply(as<'createRegion'>({ region: regionView(req.context, r) }), 201, { Location: `${req.context.endpoint}/v3/regions/${r.id}` });
+    return new Reply(as<'createRegion'>({ region: regionView(req.context, r) }), 201, { Location: `${req.context.endpoint}/v3/regions/${encodeURIComponent(r.id)}` });
   }
 
   async putRegion(req: Req<'putRegion'>) {
