@@ -10,6 +10,8 @@ export const REDACT_PATHS = [
   'req.headers.cookie', 'res.headers["x-subject-token"]',
   '*.password', '*.*.password', '*.*.*.password', '*.secret', '*.*.secret',
   '*.api_key', '*.apiKey', '*.*.apiKey', '*.token', '*.*.token', '*.credential', '*.backendCredential',
+  // got's RequestError carries its request options (headers with X-Auth-Token, the JSON body with a password).
+  'err.options',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { startWithSimulator, type Harness } from './gateway.js';
+import { registerSecret } from './secrets.js';
 import { startCloudStackSimulator, type CloudStackSimulator } from '../simulators/cloudstack/server.js';
 import { accountProjectName } from '../../drivers/cloudstack/auth.js';
 
@@ -28,6 +29,8 @@ export function newAccount(sim: CloudStackSimulator, account = `acct-${randomByt
   const apiKey = randomBytes(64).toString('base64url').slice(0, 86);
   const secretKey = randomBytes(64).toString('base64url').slice(0, 86);
   sim.addUser(apiKey, secretKey, account);
+  registerSecret(apiKey, 'CloudStack API key');
+  registerSecret(secretKey, 'CloudStack secret key');
   return { apiKey, secretKey, account, project: accountProjectName(account) };
 }
 

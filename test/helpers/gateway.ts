@@ -1,11 +1,12 @@
 /** Starts a gateway in this process on 127.0.0.1 with a free port. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, openIdentity, type Gateway } from '../../src/app.js';
 import { bootstrapIdentity } from '../../src/identity/bootstrap.js';
-import { loadConfig } from '../../src/config.js';
+import { auditFile, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { TEST_LOG_DIR, armTestLogCleanup, registerSecret } from './secrets.js';
 import type { BackendModule } from '../../drivers/types.js';
 import type { Logger } from 'pino';
 
@@ -31,8 +32,70 @@ export interface TestResponse {
 }
 
 export const ADMIN_PASSWORD = 'admin-test-password';
+registerSecret(ADMIN_PASSWORD, 'admin password (startGateway)');
 
-/** `logger`: where the gateway logs (silent unless given), e.g. to check what reaches the log. */
+/**
+ * The logs of this run's test gateways: a gateway whose test gives no logger
+ * of its own logs at debug level to <TEST_LOG_DIR>/<pid>-<n>-<test file>.log, and
+ * its audit log is copied next to it (<pid>-<n>-<test file>.audit.log) when it
+ * closes; test/zz-secrets-scan.test.ts reads them all.
+ */
+interface GatewayLog { name: string; audit: string | null; close(): void }
+const openLogs = new Set<GatewayLog>();
+let gatewayCount = 0;
+
+/**
+ * What started a gateway, from the call stack: 'contract-keystone-users' for
+ * test/contract/keystone-users.test.ts, else the helper or script on the way
+ * ('helpers-fuzz', 'scripts-upstream-openstack-tempest-image').
+ */
+function starter(): string {
+  const stack = new Error().stack ?? '';
+  const m = /\/test\/((?!helpers\/)[^:()]+?)\.test\.ts/.exec(stack) ?? /\/((?:test\/helpers|scripts)\/(?!gateway\.ts)[^:()]+?)\.ts/.exec(stack);
+  return m ? m[1]!.replace(/^test\//, '').replace(/[^A-Za-z0-9_.-]+/g, '-') : 'unknown';
+}
+
+/**
+ * A log file written line by line with writeSync: nothing is buffered, so a
+ * scan at any time sees every line. Lines logged after the gateway closed
+ * (late timers of a driver) are appended rather than lost or thrown on.
+ */
+function openGatewayLog(audit: string | null): { log: GatewayLog; logger: Logger } {
+  mkdirSync(TEST_LOG_DIR, { recursive: true });
+  armTestLogCleanup();
+  // The pid keeps apart the gateways of child processes (scripts) that inherit STACKGATE_TEST_LOG_DIR.
+  const name = `${process.pid}-${String(++gatewayCount).padStart(4, '0')}-${starter()}`;
+  const file = join(TEST_LOG_DIR, `${name}.log`);
+  let fd: number | null = openSync(file, 'a');
+  const logger = createLogger('debug', {
+    write(line: string) {
+      if (fd !== null) writeSync(fd, line);
+      else appendFileSync(file, line);
+    },
+  });
+  const log: GatewayLog = {
+    name,
+    audit,
+    close() {
+      copyAuditLog(log);
+      if (fd !== null) { closeSync(fd); fd = null; }
+      openLogs.delete(log);
+    },
+  };
+  openLogs.add(log);
+  return { log, logger };
+}
+
+function copyAuditLog(log: GatewayLog): void {
+  if (log.audit && existsSync(log.audit)) copyFileSync(log.audit, join(TEST_LOG_DIR, `${log.name}.audit.log`));
+}
+
+/** Copies the audit logs of the gateways still open into TEST_LOG_DIR, so a scan sees them too. */
+export function snapshotTestLogs(): void {
+  for (const log of openLogs) copyAuditLog(log);
+}
+
+/** `logger`: where the gateway logs (to a file in TEST_LOG_DIR unless given), e.g. to check what reaches the log. */
 export async function startGateway(overrides: Record<string, unknown> = {}, backend?: BackendModule, opts: { logger?: Logger } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sg-test-'));
   const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...overrides } });
@@ -41,9 +104,18 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
     store.close();
   }
-  const gateway = await createGateway({ config, logger: opts.logger ?? createLogger("silent"), ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger: createLogger("silent"), store: undefined as never }) } } : {}) });
+  const own = opts.logger ? undefined : openGatewayLog(config.hooks.audit ? auditFile(config) : null);
+  const logger = opts.logger ?? own!.logger;
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway({ config, logger, ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger, store: undefined as never }) } } : {}) });
+  } catch (err) {
+    own?.log.close();
+    throw err;
+  }
   const url = await gateway.listen(0, '127.0.0.1');
   const login = async (user: string, password: string, project?: string): Promise<string> => {
+    registerSecret(password, `password of ${user} (Harness.login)`);
     const res = await fetch(`${url}/identity/v3/auth/tokens`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ auth: {
@@ -53,6 +125,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     });
     const token = res.headers.get('x-subject-token');
     if (res.status !== 201 || !token) throw new Error(`login ${user}: ${res.status} ${await res.text()}`);
+    registerSecret(token, `token of ${user} (Harness.login)`);
     return token;
   };
   const adminToken = await login('admin', ADMIN_PASSWORD, 'admin');
@@ -81,6 +154,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     },
     async close() {
       await gateway.close();
+      own?.log.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -112,6 +186,7 @@ export async function startWithSimulator<S extends { close(): Promise<void> }, A
     throw err;
   }
   const account = newAccount(sim);
+  registerAccountSecrets(account);
   let token: string;
   try {
     token = await login(gw, account);
@@ -127,6 +202,14 @@ export async function startWithSimulator<S extends { close(): Promise<void> }, A
       await sim.close();
     },
   };
+}
+
+/** Registers the string fields of a simulator account that hold a key, secret, password or token. */
+function registerAccountSecrets(account: unknown): void {
+  if (!account || typeof account !== 'object') return;
+  for (const [k, v] of Object.entries(account)) {
+    if (/key|secret|password|token/i.test(k)) registerSecret(v, `${k} of a simulator account (startWithSimulator)`);
+  }
 }
 
 /** Polls `fn` every 100 ms until it gives a value (not undefined); fails after `ms`. */

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { startWithSimulator, type Harness } from './gateway.js';
+import { registerSecret } from './secrets.js';
 import { startSoftLayerSimulator, type SoftLayerSimulator } from '../simulators/softlayer/server.js';
 import { accountProjectName } from '../../drivers/softlayer/auth.js';
 
@@ -29,6 +30,7 @@ export function newAccount(sim: SoftLayerSimulator, accountId = nextAccount++): 
   const username = `SL${accountId}-${randomBytes(3).toString('hex')}`;
   const apiKey = randomBytes(32).toString('hex');
   sim.addUser(username, apiKey, accountId);
+  registerSecret(apiKey, 'SoftLayer API key');
   return { username, apiKey, accountId, project: accountProjectName(accountId) };
 }
 

@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { registerSecret } from './secrets.js';
 
 export interface Credentials { username: string; password: string; projectName: string; userDomainName: string; projectDomainName: string }
 
@@ -398,7 +399,11 @@ export async function startUpstreamOpenStack(opts: { keepDir?: boolean; password
     const [keystonePort, glancePort] = await distinctPorts();
     const keystoneUrl = `http://127.0.0.1:${keystonePort}`;
     const glanceUrl = `http://127.0.0.1:${glancePort}`;
-    const pw = () => randomBytes(12).toString('hex');
+    const pw = () => {
+      const p = randomBytes(12).toString('hex');
+      registerSecret(p, 'upstream OpenStack password');
+      return p;
+    };
     const admin = creds('admin', pw(), 'admin');
     const demo = creds('demo', pw(), 'demo');
     const glancePassword = pw();
