@@ -10,44 +10,19 @@
 import { expect } from 'chai';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
+import { REDIS_SERVER, startRedis } from '../helpers/redis.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stackgate');
-const REDIS_SERVER = '/usr/bin/redis-server';
 const exec = promisify(execFile);
 const PASSWORD = 'scale-out-pw';
 /** The read rule every process gets: 50 requests per second, 50 at once. */
 const READ = { rate: 50, burst: 50 };
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** A throwaway redis-server on loopback: no persistence. */
-async function startRedis(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`redis-server did not start: ${out}`)); }, 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) { clearTimeout(timer); ok(); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`redis-server exited ${code}: ${out}`)); });
-  });
-  return { url: `redis://127.0.0.1:${port}`, child };
-}
 
 interface Proc { url: string; child: ChildProcess; output: () => string }
 

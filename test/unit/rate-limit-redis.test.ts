@@ -3,9 +3,8 @@
  * against a real redis-server on loopback, its fail-open fallback, and the
  * config that selects it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
@@ -17,41 +16,7 @@ import { faultHook } from '../../src/hooks/faults.js';
 import { RedisRateLimitStore, createRateLimitStore, rateLimitHook, MemoryRateLimitStore, type RateLimitRule } from '../../src/hooks/rate-limit.js';
 import { createLogger } from '../../src/log.js';
 import type { GatewayState } from '../../src/state.js';
-
-const REDIS_SERVER = '/usr/bin/redis-server';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** A throwaway redis-server on loopback: no persistence, stopped by the test. */
-async function startRedis(port?: number): Promise<{ url: string; port: number; child: ChildProcess; stop(): Promise<void> }> {
-  port ??= await freePort();
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`redis-server did not start: ${out}`)); }, 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) { clearTimeout(timer); ok(); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`redis-server exited ${code}: ${out}`)); });
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    child,
-    stop: () => new Promise<void>((r) => {
-      if (child.exitCode !== null) return r();
-      child.once('exit', () => r());
-      child.kill('SIGTERM');
-    }),
-  };
-}
+import { REDIS_SERVER, freePort, startRedis } from '../helpers/redis.js';
 
 /** Collects what the store logs. */
 function recorder() {
