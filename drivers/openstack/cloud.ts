@@ -164,7 +164,7 @@ export class OpenStackCloud {
     return made;
   }
 
-  /** Sessions whose upstream token has expired go; the map stays bounded. */
+  /** The map stays bounded: past 1,000 sessions the oldest go (expired ones are dropped when next used). */
   private pruneUserSessions(): void {
     if (this.userSessions.size < 1000) return;
     for (const key of [...this.userSessions.keys()].slice(0, this.userSessions.size - 900)) this.userSessions.delete(key);
