@@ -26,18 +26,21 @@
  * the whole test well under 60 s.
  */
 import { expect } from 'chai';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
+import { registerSecret } from '../helpers/secrets.js';
+import { keepAuditLog, serveProcess } from '../helpers/serve.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stackgate');
 const exec = promisify(execFile);
 const PASSWORD = 'crash-safety-pw';
+registerSecret(PASSWORD, 'admin password of the served processes');
 const BUILD_DELAY_MS = 150;
 const BURST = 160;
 const CONCURRENCY = 12;
@@ -45,22 +48,7 @@ const KILL_AFTER = 50;
 
 type Json = Record<string, any>;
 
-function serve(config: string): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((ok, fail) => {
-    const child = spawn('sh', [BIN, 'serve', '--config', config, '--port', '0'], {
-      env: { ...process.env, STACKGATE_LOG_LEVEL: 'warn', STACKGATE_SANDBOX_BUILD_DELAY_MS: String(BUILD_DELAY_MS) },
-    });
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`no listening line: ${out}`)); }, 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); ok({ url: m[1]!, child }); }
-    });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('exit', (code, signal) => { clearTimeout(timer); fail(new Error(`exited ${code ?? signal} before listening: ${out}`)); });
-  });
-}
+const serve = (config: string) => serveProcess(config, { STACKGATE_SANDBOX_BUILD_DELAY_MS: String(BUILD_DELAY_MS) });
 
 /** A client of one gateway process, with one token. */
 class Client {
@@ -111,6 +99,7 @@ describe('crash safety: SIGKILL in a burst of creates, restart on the same data 
   before(() => { dir = mkdtempSync(join(tmpdir(), 'sg-crash-')); });
   after(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    keepAuditLog(dir);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -8,7 +8,7 @@
  * with in-memory buckets accept about three times as many.
  */
 import { expect } from 'chai';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,29 +16,19 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { REDIS_SERVER, startRedis } from '../helpers/redis.js';
+import { registerSecret } from '../helpers/secrets.js';
+import { keepAuditLog, serveProcess, type ServedProcess } from '../helpers/serve.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stackgate');
 const exec = promisify(execFile);
 const PASSWORD = 'scale-out-pw';
+registerSecret(PASSWORD, 'admin password of the served processes');
 /** The read rule every process gets: 50 requests per second, 50 at once. */
 const READ = { rate: 50, burst: 50 };
 
-interface Proc { url: string; child: ChildProcess; output: () => string }
-
-function serve(config: string, env: Record<string, string> = {}): Promise<Proc> {
-  return new Promise((ok, fail) => {
-    const child = spawn('sh', [BIN, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, STACKGATE_LOG_LEVEL: 'warn', ...env } });
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`no listening line: ${out}`)); }, 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); ok({ url: m[1]!, child, output: () => out }); }
-    });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  });
-}
+type Proc = ServedProcess;
+const serve = serveProcess;
 
 /** SIGTERM, and the exit code once the gateway has closed (its Redis client included). */
 function stop(child: ChildProcess): Promise<number | null> {
@@ -119,7 +109,10 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
     const codes = await Promise.all([...procs, ...extra].map((p) => stop(p.child)));
     if (rc?.isOpen) rc.destroy();
     if (redis) await stop(redis.child);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) {
+      keepAuditLog(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
     // Every gateway closed cleanly on SIGTERM, Redis client included.
     expect(codes.every((c) => c === 0), `exit codes ${codes}`).to.equal(true);
   });

@@ -4,29 +4,21 @@
  * the other, a key rotated by the CLI is used by both.
  */
 import { expect } from 'chai';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { registerSecret } from '../helpers/secrets.js';
+import { keepAuditLog, serveProcess } from '../helpers/serve.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stackgate');
 const exec = promisify(execFile);
+const PASSWORD = 'two-proc-pw';
+registerSecret(PASSWORD, 'admin password of the served processes');
 
-function serve(config: string): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((ok, fail) => {
-    const child = spawn('sh', [BIN, 'serve', '--config', config, '--port', '0'], { env: { ...process.env, STACKGATE_LOG_LEVEL: 'warn' } });
-    let out = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`no listening line: ${out}`)); }, 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); ok({ url: m[1]!, child }); }
-    });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  });
-}
+const serve = (config: string) => serveProcess(config);
 
 async function issue(url: string, password: string): Promise<string> {
   const res = await fetch(`${url}/identity/v3/auth/tokens`, {
@@ -44,18 +36,19 @@ describe('two gateway processes on one data dir', function () {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'sg-two-')); });
   after(() => {
     for (const c of children) c.kill('SIGTERM');
+    keepAuditLog(dir);
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('share tokens, revocations and rotated keys', async () => {
-    await exec('sh', [BIN, 'init', '--dir', dir, '--admin-password', 'two-proc-pw', '--port', '0']);
+    await exec('sh', [BIN, 'init', '--dir', dir, '--admin-password', PASSWORD, '--port', '0']);
     const config = join(dir, 'stackgate.yaml');
     const a = await serve(config);
     const b = await serve(config);
     children.push(a.child, b.child);
     expect(a.url).to.not.equal(b.url);
 
-    const token = await issue(a.url, 'two-proc-pw');
+    const token = await issue(a.url, PASSWORD);
     const get = (url: string, t: string) => fetch(`${url}/compute/v2.1/flavors`, { headers: { 'x-auth-token': t } });
     expect((await get(b.url, token)).status).to.equal(200);
 
@@ -64,13 +57,13 @@ describe('two gateway processes on one data dir', function () {
     expect((await get(a.url, token)).status).to.equal(401);
 
     // Rotate while both run: a token sealed with the new primary by one works on the other.
-    const before = await issue(a.url, 'two-proc-pw');
+    const before = await issue(a.url, PASSWORD);
     const { stdout } = await exec('sh', [BIN, 'keys', 'rotate', '--config', config]);
     expect(stdout).to.match(/new primary key 2/);
     // A restarted process seals with key 2; the running one opens it on first sight.
     const c = await serve(config);
     children.push(c.child);
-    const after = await issue(c.url, 'two-proc-pw');
+    const after = await issue(c.url, PASSWORD);
     expect(Buffer.from(after, 'base64url').readUInt32BE(1)).to.equal(2);
     expect((await get(a.url, after)).status).to.equal(200);
     expect((await get(c.url, before)).status).to.equal(200);
@@ -78,12 +71,12 @@ describe('two gateway processes on one data dir', function () {
 
   it('share the sandbox cloud: what one process writes, the other sees and enforces', async () => {
     const dir2 = join(dir, 'sandbox');
-    await exec('sh', [BIN, 'init', '--dir', dir2, '--admin-password', 'two-proc-pw', '--port', '0']);
+    await exec('sh', [BIN, 'init', '--dir', dir2, '--admin-password', PASSWORD, '--port', '0']);
     const config = join(dir2, 'stackgate.yaml');
     const a = await serve(config);
     const b = await serve(config);
     children.push(a.child, b.child);
-    const token = await issue(a.url, 'two-proc-pw');
+    const token = await issue(a.url, PASSWORD);
     const call = async (url: string, method: string, path: string, body?: unknown) => {
       const res = await fetch(`${url}/network/v2.0${path}`, {
         method, headers: { 'x-auth-token': token, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
