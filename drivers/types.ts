@@ -8,7 +8,7 @@ import type {
 } from '../generated/index.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from 'pino';
-import type { Store } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 
 /** Driver interfaces by service id (generated/services.ts `id`). */
 export interface DriverSet {

@@ -14,7 +14,7 @@ import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { SERVICES } from '../generated/services.js';
 import type { ServiceInfo } from '../generated/common.js';
-import { ConfigError, auditFile, keyDir, regionConfig, storePath, type Config } from './config.js';
+import { ConfigError, auditFile, keyDir, regionConfig, type Config } from './config.js';
 import { Fault } from './faults.js';
 import { createLogger } from './log.js';
 import { TABLES } from './tables.js';
@@ -27,7 +27,8 @@ import type { GatewayState } from './state.js';
 import { authHook } from './hooks/auth.js';
 import { createRateLimitStore, rateLimitHook } from './hooks/rate-limit.js';
 import { auditHook, openAuditFile } from './hooks/audit.js';
-import { SqliteStore, type Store } from './store/sqlite.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/store.js';
 import { IdentityStore } from './identity/store.js';
 import { KeyRepository } from './identity/keys.js';
 import { TokenSealer } from './identity/tokens.js';
@@ -97,7 +98,7 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
   else if (keys.load().ids().length === 0) {
     throw new ConfigError(`no token keys in ${keyDir(config)} (identity.keyDir): run \`stackgate init\`, or \`stackgate keys rotate\` to make one`);
   }
-  store ??= new SqliteStore(storePath(config));
+  store ??= openStore(config);
   const plugins = config.identity.auth.map((name) => {
     const p = authPlugin(name, config);
     if (!p) throw new Error(`unknown auth plugin ${name}`);

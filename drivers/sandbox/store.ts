@@ -6,7 +6,7 @@
  * per mutating call.
  */
 import { randomUUID } from 'node:crypto';
-import type { Migration, Store } from '../../src/store/sqlite.js';
+import type { Migration, Store } from '../../src/store/store.js';
 
 export const SANDBOX_MIGRATIONS: readonly Migration[] = [
   {
@@ -20,6 +20,16 @@ export const SANDBOX_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sandbox_resources_seq ON sandbox_resources (kind, seq);
       CREATE INDEX sandbox_resources_name ON sandbox_resources (kind, name);
       CREATE TABLE sandbox_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `,
+    postgres: `
+      CREATE TABLE sandbox_resources (
+        kind TEXT NOT NULL, id TEXT NOT NULL, project_id TEXT, name TEXT, data TEXT NOT NULL,
+        seq BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, id));
+      CREATE INDEX sandbox_resources_project ON sandbox_resources (kind, project_id, seq);
+      CREATE INDEX sandbox_resources_seq ON sandbox_resources (kind, seq);
+      CREATE INDEX sandbox_resources_name ON sandbox_resources (kind, name);
+      CREATE TABLE sandbox_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
     `,
   },
   {
@@ -131,7 +141,7 @@ export class SandboxStore {
 
   /** A counter that only grows (MAC addresses, instance names). */
   next(name: string): number {
-    this.db.run('INSERT INTO sandbox_counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1', name);
+    this.db.run('INSERT INTO sandbox_counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = sandbox_counters.value + 1', name);
     return this.db.get<{ value: number }>('SELECT value FROM sandbox_counters WHERE name = ?', name)!.value;
   }
 

@@ -1,46 +1,30 @@
 /**
  * The SQLite store: one database file in the data dir, WAL so readers never
  * wait for the writer and several gateway processes on one machine can share
- * it, migrations numbered by `PRAGMA user_version`, statements prepared once.
- *
- * A PostgreSQL store for several machines implements the same `Store`
- * interface (the scale-out issue): every query here is plain SQL over the
- * same tables, and each mutating call runs in one transaction.
+ * it, migrations per owner in `schema_versions`, statements prepared once.
+ * For several machines, src/store/postgres.ts implements the same `Store`.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { storeUnavailable, type Migration, type Row, type Store } from './store.js';
 
-export interface Migration {
-  /** Applied in order; never edit one that has shipped, add the next. */
-  readonly version: number;
-  readonly sql: string;
-}
+export type { Migration, Row, Store } from './store.js';
 
-export type Row = Record<string, unknown>;
-
-export interface Store {
-  /** Runs fn in one transaction; a throw rolls it back. */
-  tx<T>(fn: () => T): T;
-  get<T = Row>(sql: string, ...params: unknown[]): T | undefined;
-  all<T = Row>(sql: string, ...params: unknown[]): T[];
-  run(sql: string, ...params: unknown[]): { changes: number };
-  migrate(owner: string, migrations: readonly Migration[]): void;
-  close(): void;
-  /**
-   * Changes whenever rows this connection read may have changed behind its
-   * back: another connection committed, or a transaction here rolled back.
-   * Readers that keep parsed rows drop them when it changes; a store without
-   * it gets no such caching.
-   */
-  readEpoch?(): string;
+/** SQLITE_BUSY after busy_timeout: another process held the write lock too long. */
+function busy(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' ? storeUnavailable('sqlite', 'is busy with another writer', err) : err;
 }
 
 export class SqliteStore implements Store {
+  readonly engine = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   /** Transactions that threw (and so were rolled back), for readEpoch. */
   private rollbacks = 0;
+  /** data_version as read in this synchronous stretch of code (null: read it again). */
+  private dataVersion: string | null = null;
 
   constructor(readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -63,42 +47,70 @@ export class SqliteStore implements Store {
 
   tx<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return this.db.transaction(() => {
+        // Other writers before us have committed by now: look at data_version afresh.
+        this.dataVersion = null;
+        return fn();
+      }).immediate();
     } catch (err) {
       this.rollbacks++;
-      throw err;
+      throw busy(err);
     }
   }
 
+  /**
+   * data_version changes when another connection commits (not for this one's
+   * own writes). It is read once per synchronous stretch of code (a request
+   * between two awaits; a transaction), not per lookup: the PRAGMA costs more
+   * than a small SELECT, and a page of 100 servers looks up ports 100 times.
+   */
   readEpoch(): string {
-    // data_version changes when another connection commits (not for this one's own writes).
-    return `${(this.stmt('PRAGMA data_version').get() as { data_version: number }).data_version}:${this.rollbacks}`;
+    if (this.dataVersion === null) {
+      this.dataVersion = String((this.stmt('PRAGMA data_version').get() as { data_version: number }).data_version);
+      queueMicrotask(() => { this.dataVersion = null; });
+    }
+    return `${this.dataVersion}:${this.rollbacks}`;
   }
 
   get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
-    return this.stmt(sql).get(...params) as T | undefined;
+    try {
+      return this.stmt(sql).get(...params) as T | undefined;
+    } catch (err) {
+      throw busy(err);
+    }
   }
 
   all<T = Row>(sql: string, ...params: unknown[]): T[] {
-    return this.stmt(sql).all(...params) as T[];
+    try {
+      return this.stmt(sql).all(...params) as T[];
+    } catch (err) {
+      throw busy(err);
+    }
   }
 
   run(sql: string, ...params: unknown[]): { changes: number } {
-    return { changes: this.stmt(sql).run(...params).changes };
+    try {
+      return { changes: this.stmt(sql).run(...params).changes };
+    } catch (err) {
+      throw busy(err);
+    }
   }
 
-  /** Applies the owner's migrations above its recorded version, each in one transaction. */
+  /**
+   * Applies the owner's migrations above its recorded version, in one
+   * transaction that reads the version under the write lock: processes
+   * starting together on one file apply each migration once.
+   */
   migrate(owner: string, migrations: readonly Migration[]): void {
-    const row = this.get<{ version: number }>('SELECT version FROM schema_versions WHERE owner = ?', owner);
-    let current = row?.version ?? 0;
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (m.version <= current) continue;
-      this.db.transaction(() => {
+    this.db.transaction(() => {
+      const row = this.db.prepare('SELECT version FROM schema_versions WHERE owner = ?').get(owner) as { version: number } | undefined;
+      const current = row?.version ?? 0;
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (m.version <= current) continue;
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_versions (owner, version) VALUES (?, ?) ON CONFLICT(owner) DO UPDATE SET version = excluded.version').run(owner, m.version);
-      }).immediate();
-      current = m.version;
-    }
+      }
+    }).immediate();
   }
 
   close(): void {

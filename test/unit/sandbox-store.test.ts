@@ -1,15 +1,15 @@
 /**
  * The sandbox store's scan cache: lists with a `where` filter run over parsed
  * documents kept in memory. These tests check that what such a list returns is
- * always what SQLite holds: after writes, after a rolled-back transaction, and
- * after another connection (another gateway process) commits.
+ * always what the database holds: after writes, after a rolled-back
+ * transaction, and after another connection (another gateway process)
+ * commits, on SQLite and on PostgreSQL. (On PostgreSQL the cache looks at
+ * other connections' commits once per synchronous stretch, as a request
+ * runs between awaits: hence the ticks after the other connection's writes.)
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import { SandboxStore, isoZ, type Resource } from '../../drivers/sandbox/store.js';
+import { ENGINES, openStores, tick, type OpenedStores } from '../helpers/stores.js';
 
 interface Port extends Resource { device_id: string }
 
@@ -20,25 +20,17 @@ function port(id: string, device: string, project = 'p1'): Port {
 
 const ids = (xs: Resource[]) => xs.map((x) => x.id);
 
-describe('sandbox store: lists with a where filter', () => {
-  let dir: string;
-  let a: SqliteStore;
-  let b: SqliteStore;
+for (const engine of ENGINES) describe(`sandbox store (${engine}): lists with a where filter`, () => {
+  let opened: OpenedStores;
   let one: SandboxStore;
   let two: SandboxStore;
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-store-'));
-    a = new SqliteStore(join(dir, 'db.sqlite'));
-    b = new SqliteStore(join(dir, 'db.sqlite'));
-    one = new SandboxStore(a);
-    two = new SandboxStore(b);
+  beforeEach(async () => {
+    opened = await openStores(engine, 2);
+    one = new SandboxStore(opened.stores[0]!);
+    two = new SandboxStore(opened.stores[1]!);
   });
-  afterEach(() => {
-    a.close();
-    b.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => opened.close());
 
   const onDevice = (d: string) => (p: Port) => p.device_id === d;
 
@@ -73,14 +65,16 @@ describe('sandbox store: lists with a where filter', () => {
     expect(ids(one.list<Port>('port', { where: onDevice('vm1') }))).to.deep.equal(['a']);
   });
 
-  it('sees commits of another connection to the same database', () => {
+  it('sees commits of another connection to the same database', async () => {
     one.tx(() => { one.insert('port', port('a', 'vm1')); });
     expect(ids(one.list<Port>('port', { where: onDevice('vm1') }))).to.deep.equal(['a']);
     two.tx(() => { two.insert('port', port('b', 'vm1')); two.delete('port', 'a'); });
+    await tick();
     expect(ids(one.list<Port>('port', { where: onDevice('vm1') }))).to.deep.equal(['b']);
     const moved = two.get<Port>('port', 'b')!;
     moved.device_id = 'vm9';
     two.tx(() => { two.put('port', moved); });
+    await tick();
     expect(ids(one.list<Port>('port', { where: onDevice('vm1') }))).to.deep.equal([]);
     expect(ids(one.list<Port>('port', { where: onDevice('vm9') }))).to.deep.equal(['b']);
   });
@@ -92,7 +86,7 @@ describe('sandbox store: lists with a where filter', () => {
     return found;
   };
 
-  it('listBy follows inserts, updates that move a document between values, deletes and rollbacks, in creation order', () => {
+  it('listBy follows inserts, updates that move a document between values, deletes and rollbacks, in creation order', async () => {
     one.tx(() => { for (const [id, d] of [['a', 'vm1'], ['b', 'vm2'], ['c', 'vm1'], ['d', 'vm2']]) one.insert('port', port(id!, d!)); });
     expect(byDevice(one, 'vm1')).to.deep.equal(['a', 'c']);
     const b = one.get<Port>('port', 'b')!;
@@ -109,11 +103,12 @@ describe('sandbox store: lists with a where filter', () => {
     expect(() => one.tx(() => { one.delete('port', 'b'); one.insert('port', port('f', 'vm1')); throw new Error('no'); })).to.throw('no');
     expect(byDevice(one, 'vm1')).to.deep.equal(['b', 'c', 'e']);
     two.tx(() => { two.insert('port', port('g', 'vm1')); two.delete('port', 'c'); });
+    await tick();
     expect(byDevice(one, 'vm1')).to.deep.equal(['b', 'e', 'g']);
     expect(byDevice(one, 'nothing')).to.deep.equal([]);
   });
 
-  it('forEach visits every document (of a project) in creation order, as list has them', () => {
+  it('forEach visits every document (of a project) in creation order, as list has them', async () => {
     one.tx(() => { one.insert('port', port('a', 'vm1')); one.insert('port', port('b', 'vm1', 'p2')); one.insert('port', port('c', 'vm2')); });
     const seen: string[] = [];
     one.forEach<Port>('port', (p) => seen.push(p.id));
@@ -122,6 +117,7 @@ describe('sandbox store: lists with a where filter', () => {
     one.forEach<Port>('port', (p) => mine.push(p.id), 'p1');
     expect(mine).to.deep.equal(['a', 'c']);
     two.tx(() => { two.delete('port', 'a'); });
+    await tick();
     const after: string[] = [];
     one.forEach<Port>('port', (p) => after.push(p.id));
     expect(after).to.deep.equal(['b', 'c']);
