@@ -61,20 +61,23 @@ function configFrom(values: { config?: string }): Config {
 const COMMANDS: Record<string, Command> = {
   init: {
     summary: 'create a config, token keys and the admin user (password printed once)',
-    usage: `stackgate init [--dir DIR] [--admin-password PW] [--host HOST] [--port PORT] [--public-url URL] [--backend NAME] [--force]
+    usage: `stackgate init [--dir DIR] [--admin-password PW] [--host HOST] [--port PORT] [--public-url URL] [--backend NAME]
+              [--store-url postgresql://USER@HOST:PORT/DB] [--force]
 
 Writes DIR/stackgate.yaml (default DIR: .stackgate), a token key repository in
-DIR/keys, the database DIR/stackgate.db with the Default domain, the admin,
+DIR/keys, the database DIR/stackgate.db (or, with --store-url, the tables in
+that PostgreSQL database, which must exist) with the Default domain, the admin,
 member and reader roles, the admin project and the admin user, and
 DIR/clouds.yaml and DIR/openrc for the openstack CLI. The admin password
-(random unless given) is printed once; only its scrypt hash is stored.`,
+(random unless given) is printed once; only its scrypt hash is stored.
+More gateways on the same PostgreSQL need a copy of DIR/keys, not another init.`,
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
         options: {
           dir: { type: 'string', default: '.stackgate' }, 'admin-password': { type: 'string' }, host: { type: 'string', default: '127.0.0.1' },
           port: { type: 'string', default: '8000' }, 'public-url': { type: 'string' }, backend: { type: 'string', default: 'sandbox' },
-          force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
+          'store-url': { type: 'string' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' },
         },
       });
       if (values.help) return help('init');
@@ -89,8 +92,10 @@ DIR/clouds.yaml and DIR/openrc for the openstack CLI. The admin password
         listen: { host: values.host, port: Number(values.port) },
         ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
         dataDir: '.', region: 'RegionOne', backend: values.backend,
+        ...(values['store-url'] ? { store: { engine: 'postgres', url: values['store-url'] } } : {}),
       };
-      writeFileSync(file, `# stackgate configuration (written by stackgate init)\n${YAML.stringify(doc)}`);
+      // 0600: a store URL may hold a password.
+      writeFileSync(file, `# stackgate configuration (written by stackgate init)\n${YAML.stringify(doc)}`, { mode: 0o600 });
       const config = loadConfig({ file });
       const password = values['admin-password'] ?? randomBytes(12).toString('base64url');
       const { identity, store } = openIdentity(config, undefined, { createKeys: true });
@@ -184,8 +189,8 @@ config names (default: sandbox). Prints the URL once it listens.
       const t0 = performance.now();
       const gw = await createGateway({ config });
       const url = await gw.listen();
-      gw.logger.info({ url, backend: config.backend, ms: Math.round(performance.now() - t0) }, 'listening');
-      process.stdout.write(`stackgate: listening on ${url} (backend ${config.backend}, ${Math.round(performance.now() - t0)} ms)\n`);
+      gw.logger.info({ url, backend: config.backend, store: config.store.engine, ms: Math.round(performance.now() - t0) }, 'listening');
+      process.stdout.write(`stackgate: listening on ${url} (backend ${config.backend}, store ${config.store.engine}, ${Math.round(performance.now() - t0)} ms)\n`);
       const file = values.config ?? process.env.STACKGATE_CONFIG;
       if (file) {
         const clouds = join(resolve(file, '..'), 'clouds.yaml');

@@ -33,8 +33,13 @@ export interface Config {
   /** Per backend: failures in a row that open its circuit, and how long it stays open (src/breaker.ts). */
   breaker: { failures: number; openSeconds: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  /** SQLite database; default <dataDir>/stackgate.db. */
-  store: { path: string | null };
+  /**
+   * Where the identity service and the sandbox keep their state.
+   * sqlite: one file (`path`, default <dataDir>/stackgate.db), shared by the gateways of one machine.
+   * postgres: one database at `url` (`postgresql://user@host:port/db`; the password from PGPASSWORD
+   * or ~/.pgpass rather than the URL), shared by gateways on any number of machines.
+   */
+  store: { engine: 'sqlite' | 'postgres'; path: string | null; url: string | null };
   identity: {
     /** Token lifetime. */
     tokenTtlSeconds: number;
@@ -67,6 +72,12 @@ export interface Config {
     buildDelayMs: number;
     /** Largest image upload, bytes. */
     maxImageBytes: number;
+    /**
+     * Image data, one file per image; default <dataDir>/images. Gateways on
+     * several machines sharing one PostgreSQL store need it on shared
+     * storage (NFS), as Glance's filesystem store does behind several API nodes.
+     */
+    imageDir: string | null;
   };
   /** The SoftLayer (IBM Cloud classic) backend and its auth plugin. */
   softlayer: SoftLayerConfig;
@@ -186,12 +197,12 @@ export function defaultConfig(): Config {
     limits: { maxBodyBytes: 1024 * 1024, headersTimeoutMs: 20_000, idleTimeoutMs: 30_000 },
     breaker: { failures: 5, openSeconds: 10 },
     log: { level: 'info' },
-    store: { path: null },
+    store: { engine: 'sqlite', path: null, url: null },
     identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'], upstreamKeystone: { authUrl: null, timeoutMs: 20_000, forwardAdmin: false } },
     hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
     rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 }, store: 'memory', redisUrl: null },
     audit: { file: null },
-    sandbox: { buildDelayMs: 1000, maxImageBytes: 2 * 1024 * 1024 * 1024 },
+    sandbox: { buildDelayMs: 1000, maxImageBytes: 2 * 1024 * 1024 * 1024, imageDir: null },
     softlayer: {
       endpoint: 'https://api.softlayer.com/rest/v3.1',
       timeoutMs: 20_000,
@@ -305,7 +316,14 @@ const SCHEMA = {
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
     },
     contract: { type: 'boolean' },
-    store: { type: 'object', additionalProperties: false, properties: { path: { type: ['string', 'null'] } } },
+    store: {
+      type: 'object', additionalProperties: false,
+      properties: {
+        engine: { enum: ['sqlite', 'postgres'] },
+        path: { type: ['string', 'null'] },
+        url: { anyOf: [{ type: 'null' }, { type: 'string', pattern: '^postgres(ql)?://' }] },
+      },
+    },
     identity: {
       type: 'object', additionalProperties: false,
       properties: {
@@ -341,7 +359,11 @@ const SCHEMA = {
     audit: { type: 'object', additionalProperties: false, properties: { file: { type: ['string', 'null'] } } },
     sandbox: {
       type: 'object', additionalProperties: false,
-      properties: { buildDelayMs: { type: 'integer', minimum: 0, maximum: 600_000 }, maxImageBytes: { type: 'integer', minimum: 1 } },
+      properties: {
+        buildDelayMs: { type: 'integer', minimum: 0, maximum: 600_000 },
+        maxImageBytes: { type: 'integer', minimum: 1 },
+        imageDir: { type: ['string', 'null'], minLength: 1 },
+      },
     },
     softlayer: {
       type: 'object', additionalProperties: false,
@@ -408,6 +430,9 @@ export function regionConfig(c: Config, r: RegionConfig): Config {
 export function storePath(c: Config): string {
   return c.store.path ?? join(c.dataDir, 'stackgate.db');
 }
+export function imageDir(c: Config): string {
+  return c.sandbox.imageDir ? resolve(c.dataDir, c.sandbox.imageDir) : join(c.dataDir, 'images');
+}
 export function keyDir(c: Config): string {
   return c.identity.keyDir ?? join(c.dataDir, 'keys');
 }
@@ -450,15 +475,19 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     STACKGATE_LOG_LEVEL: ['log', 'level'],
     STACKGATE_TOKEN_TTL: ['identity', 'tokenTtlSeconds'],
     STACKGATE_SANDBOX_BUILD_DELAY_MS: ['sandbox', 'buildDelayMs'],
+    STACKGATE_SANDBOX_IMAGE_DIR: ['sandbox', 'imageDir'],
     STACKGATE_SOFTLAYER_ENDPOINT: ['softlayer', 'endpoint'],
     STACKGATE_CLOUDSTACK_ENDPOINT: ['cloudstack', 'endpoint'],
+    STACKGATE_STORE_ENGINE: ['store', 'engine'],
+    STACKGATE_STORE_URL: ['store', 'url'],
     STACKGATE_RATE_LIMIT_STORE: ['rateLimit', 'store'],
     STACKGATE_RATE_LIMIT_REDIS_URL: ['rateLimit', 'redisUrl'],
   };
   for (const [name, path] of Object.entries(map)) {
     const raw = env[name];
     if (raw === undefined) continue;
-    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' || name === 'STACKGATE_CLOUDSTACK_ENDPOINT' || name === 'STACKGATE_RATE_LIMIT_STORE' || name === 'STACKGATE_RATE_LIMIT_REDIS_URL' ? raw : YAML.parse(raw) as unknown;
+    const value = name === 'STACKGATE_LISTEN_HOST' || name === 'STACKGATE_DATA_DIR' || name === 'STACKGATE_REGION' || name === 'STACKGATE_SOFTLAYER_ENDPOINT' || name === 'STACKGATE_CLOUDSTACK_ENDPOINT' || name === 'STACKGATE_RATE_LIMIT_STORE' || name === 'STACKGATE_RATE_LIMIT_REDIS_URL'
+      || name === 'STACKGATE_STORE_ENGINE' || name === 'STACKGATE_STORE_URL' || name === 'STACKGATE_SANDBOX_IMAGE_DIR' ? raw : YAML.parse(raw) as unknown;
     let cur = out;
     path.slice(0, -1).forEach((p) => { cur = (cur[p] ??= {}) as Record<string, unknown>; });
     cur[path[path.length - 1]!] = value;
@@ -498,6 +527,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     throw new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  identity.auth: cloudstack.mappedUsers needs 'cloudstack' before 'local' (local would answer those users without their CloudStack keys)`);
   }
   const fail = (msg: string) => new ConfigError(`${opts.file ? `config file ${opts.file}` : 'config'}:\n  ${msg}`);
+  if (cfg.store.engine === 'postgres' && !cfg.store.url) {
+    throw fail(`store.url: store.engine 'postgres' needs a url (postgresql://user@host:port/database)`);
+  }
   if (cfg.rateLimit.store === 'redis' && !cfg.rateLimit.redisUrl) {
     throw fail(`rateLimit.redisUrl: rateLimit.store 'redis' needs a redisUrl (redis://host:port)`);
   }

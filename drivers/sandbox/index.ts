@@ -3,7 +3,7 @@
  * the default for `make run` and for the client tests. Its services share one
  * store and ask each other through the sides wired here (cloud.ts).
  */
-import { join } from 'node:path';
+import { imageDir } from '../../src/config.js';
 import type { BackendModule, DriverSet } from '../types.js';
 import { SandboxCloud } from './cloud.js';
 import { SandboxStore } from './store.js';
@@ -24,7 +24,7 @@ const sandbox: BackendModule = {
   async create({ config, store }) {
     const cloud = new SandboxCloud(new SandboxStore(store), {
       buildDelayMs: config.sandbox.buildDelayMs,
-      imageDir: join(config.dataDir, 'images'),
+      imageDir: imageDir(config),
       maxImageBytes: config.sandbox.maxImageBytes,
     });
     cloud.network = networkSide(cloud);

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, regionConfig } from '../../src/config.js';
+import { ConfigError, imageDir, loadConfig, regionConfig } from '../../src/config.js';
 
 describe('config', () => {
   let dir: string;
@@ -54,12 +54,27 @@ describe('config', () => {
     ['a bad URL', 'publicUrl: not-a-url', /publicUrl: not an http\(s\) URL/],
     ['a port out of range', 'listen: {port: 70000}', /listen\.port: must be <= 65535/],
     ['broken YAML', 'listen: [', /not valid YAML/],
+    ['a postgres store without a url', 'store: {engine: postgres}', /store\.url: store\.engine 'postgres' needs a url/],
+    ['a store url that is not PostgreSQL', 'store: {engine: postgres, url: "mysql://db/x"}', /store\.url: must match/],
+    ['an unknown store engine', 'store: {engine: mongodb}', /store\.engine: must be equal to one of the allowed values/],
   ];
   for (const [what, text, err] of bad) {
     it(`${what} is an error naming the field`, () => {
       expect(() => loadConfig({ file: file(`${what}.yaml`, text) })).to.throw(ConfigError, err);
     });
   }
+
+  it('store: sqlite by default; postgres from the file or STACKGATE_STORE_*; sandbox.imageDir relative to the data dir', () => {
+    expect(loadConfig({}).store).to.deep.equal({ engine: 'sqlite', path: null, url: null });
+    const c = loadConfig({
+      file: file('pg.yaml', 'dataDir: .\nstore: {engine: postgres, url: "postgresql://sg@db:5432/one"}\nsandbox: {imageDir: shared/images}'),
+      env: { STACKGATE_STORE_URL: 'postgresql://sg@db:5432/two' },
+    });
+    expect(c.store).to.deep.equal({ engine: 'postgres', path: null, url: 'postgresql://sg@db:5432/two' });
+    expect(imageDir(c)).to.equal(join(dir, 'shared/images'));
+    expect(imageDir(loadConfig({ overrides: { dataDir: dir } }))).to.equal(join(dir, 'images'));
+    expect(loadConfig({ env: { STACKGATE_STORE_ENGINE: 'postgres', STACKGATE_STORE_URL: 'postgres://h/db' } }).store.engine).to.equal('postgres');
+  });
 
   it('a missing file is an error naming it', () => {
     expect(() => loadConfig({ file: join(dir, 'nope.yaml') })).to.throw(ConfigError, /nope\.yaml/);
