@@ -1,7 +1,7 @@
 # stackgate: OpenStack APIs compiled from the upstream specs, in front of other clouds.
 #
 #   make run          install what is missing, build, start the sandbox on 127.0.0.1
-#   make test         everything CI checks (generated/ and reports fresh, types, tests)
+#   make test         everything CI checks (generated/ and reports fresh, types, tests; store suites on SQLite and PostgreSQL)
 #   make regen        specs/ + specs/patches/ → generated/
 #   make import-specs ../shared/openstack-specs → specs/ (and specs/previous/)
 #   make matrix       reports/matrix.{json,md,html}
@@ -57,8 +57,17 @@ check-generated: install
 	$(TSX) scripts/matrix.ts --check
 	$(TSX) scripts/spec-diff.ts --out reports/spec-diff-previous-to-current --check
 
+# The second run: the suites that exercise the store (sandbox, identity, fuzzing, the CLI scenario)
+# again with every test gateway on a fresh PostgreSQL database (test/helpers/postgres.ts).
+POSTGRES_TESTS := test/contract/store-engine.test.ts 'test/contract/sandbox-*.test.ts' test/contract/keystone-extensions.test.ts \
+  test/contract/policy.test.ts test/contract/tokens-hardening.test.ts test/contract/every-operation.test.ts \
+  test/clients/openstack-scenario.test.ts test/clients/openstacksdk.test.ts \
+  test/fuzz/compute.test.ts test/fuzz/network.test.ts test/fuzz/block-storage.test.ts test/fuzz/image.test.ts test/fuzz/identity.test.ts \
+  test/zz-secrets-scan.test.ts
+
 test: check-generated build
 	npx mocha 'test/**/*.test.ts'
+	STACKGATE_TEST_STORE=postgres npx mocha $(POSTGRES_TESTS)
 
 # Tempest against a fresh gateway, per area: reports/conformance.{json,md}
 conformance-identity: build

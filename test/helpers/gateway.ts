@@ -7,6 +7,7 @@ import { bootstrapIdentity } from '../../src/identity/bootstrap.js';
 import { auditFile, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { TEST_LOG_DIR, armTestLogCleanup, registerSecret } from './secrets.js';
+import { sharedPostgres } from './postgres.js';
 import type { BackendModule } from '../../drivers/types.js';
 import type { Logger } from 'pino';
 
@@ -95,10 +96,26 @@ export function snapshotTestLogs(): void {
   for (const log of openLogs) copyAuditLog(log);
 }
 
+/**
+ * The store of test gateways: SQLite in their data dir, or with
+ * STACKGATE_TEST_STORE=postgres a fresh database of the run's PostgreSQL
+ * (test/helpers/postgres.ts), dropped when the gateway closes: make test
+ * runs the sandbox and identity suites a second time that way.
+ */
+export const TEST_STORE = process.env.STACKGATE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+async function testStore(overrides: Record<string, unknown>): Promise<{ store?: unknown; drop(): void }> {
+  if (TEST_STORE !== 'postgres' || 'store' in overrides) return { drop() {} };
+  const pg = await sharedPostgres();
+  const url = pg.createDatabase('gw');
+  return { store: { engine: 'postgres', url }, drop: () => pg.dropDatabase(url) };
+}
+
 /** `logger`: where the gateway logs (to a file in TEST_LOG_DIR unless given), e.g. to check what reaches the log. */
 export async function startGateway(overrides: Record<string, unknown> = {}, backend?: BackendModule, opts: { logger?: Logger } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sg-test-'));
-  const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...overrides } });
+  const db = await testStore(overrides);
+  const config = loadConfig({ overrides: { listen: { host: '127.0.0.1', port: 0 }, log: { level: 'silent' }, dataDir, hooks: { rateLimit: false }, ...(db.store ? { store: db.store } : {}), ...overrides } });
   {
     const { identity, store } = openIdentity(config, undefined, { createKeys: true });
     await bootstrapIdentity(identity, { adminPassword: ADMIN_PASSWORD });
@@ -111,6 +128,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     gateway = await createGateway({ config, logger, ...(backend ? { backend: { module: backend, backend: await backend.create({ config, logger, store: undefined as never }) } } : {}) });
   } catch (err) {
     own?.log.close();
+    db.drop();
     throw err;
   }
   const url = await gateway.listen(0, '127.0.0.1');
@@ -155,6 +173,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}, back
     async close() {
       await gateway.close();
       own?.log.close();
+      db.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
