@@ -5,8 +5,9 @@
  * the same data dir, and the cloud it finds must be one a client could have
  * seen. Invariants checked after the restart:
  *
- *  1. The SQLite store is intact (PRAGMA integrity_check = ok, foreign keys
- *     hold) and the gateway opens it and serves, including new creates.
+ *  1. The store is intact and the gateway opens it and serves, including new
+ *     creates: SQLite's PRAGMA integrity_check = ok and foreign keys hold; on
+ *     PostgreSQL the dead process's session and its write lock are gone.
  *  2. Every create answered 2xx is there: GET by id is 200, and it is in its
  *     list exactly once; nothing was made twice.
  *  3. Every create that got no answer (in flight at the kill) is there whole
@@ -22,8 +23,11 @@
  *     an available one has no attachments.
  *  5. Usage agrees with what exists (Nova limits totalInstancesUsed = servers).
  *
+ * On both engines: SQLite in the data dir, and PostgreSQL (a database of the
+ * run's server, test/helpers/postgres.ts).
+ *
  * Bounded: one burst of 160 creates, 12 at a time, killed after 50 answers;
- * the whole test well under 60 s.
+ * the whole test well under 60 s per engine.
  */
 import { expect } from 'chai';
 import { execFile, type ChildProcess } from 'node:child_process';
@@ -34,7 +38,11 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import YAML from 'yaml';
 import { registerSecret } from '../helpers/secrets.js';
+import { sharedPostgres, startPostgres } from '../helpers/postgres.js';
+import { ENGINES } from '../helpers/stores.js';
+import { PostgresStore } from '../../src/store/postgres.js';
 import { keepAuditLog, serveProcess } from '../helpers/serve.js';
+import { startGateway, until, type Harness } from '../helpers/gateway.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/stackgate');
@@ -92,19 +100,24 @@ interface Attempt {
   error?: string;
 }
 
-describe('crash safety: SIGKILL in a burst of creates, restart on the same data dir', function () {
+for (const engine of ENGINES) describe(`crash safety (${engine}): SIGKILL in a burst of creates, restart on the same data dir`, function () {
   this.timeout(60_000);
   let dir: string;
+  let storeUrl: string | undefined;
   const children: ChildProcess[] = [];
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'sg-crash-')); });
-  after(() => {
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-crash-'));
+    if (engine === 'postgres') storeUrl = (await sharedPostgres()).createDatabase('crash');
+  });
+  after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     keepAuditLog(dir);
     rmSync(dir, { recursive: true, force: true });
+    if (storeUrl) (await sharedPostgres()).dropDatabase(storeUrl);
   });
 
   it('every answered create is whole after the restart, unanswered ones whole or absent, nothing half-made', async () => {
-    await exec('sh', [BIN, 'init', '--dir', dir, '--admin-password', PASSWORD, '--port', '0']);
+    await exec('sh', [BIN, 'init', '--dir', dir, '--admin-password', PASSWORD, '--port', '0', ...(storeUrl ? ['--store-url', storeUrl] : [])]);
     const config = join(dir, 'stackgate.yaml');
     // A burst of writes is what the rate limiter exists to refuse; here every create must reach the store.
     const doc = YAML.parse(readFileSync(config, 'utf8')) as Json;
@@ -181,11 +194,22 @@ describe('crash safety: SIGKILL in a burst of creates, restart on the same data 
     for (const a of ok2xx) expect(a.id, `${a.name} answered without an id`).to.be.a('string');
 
     // ---- 1. the store: intact, opens, serves ----------------------------------------------
-    {
+    if (engine === 'sqlite') {
       const db = new Database(join(dir, 'stackgate.db'));
       try {
         expect(db.pragma('integrity_check', { simple: true })).to.equal('ok');
         expect(db.pragma('foreign_key_check')).to.deep.equal([]);
+      } finally {
+        db.close();
+      }
+    } else {
+      const db = new PostgresStore({ url: storeUrl! });
+      try {
+        // The server saw the connection drop: the open transaction rolled back, the advisory write lock went with it.
+        const name = new URL(storeUrl!).pathname.slice(1);
+        await until('the dead gateway\'s session to end', async () =>
+          db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()", name)!.n === 0 ? true : undefined);
+        expect(db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory'")!.n).to.equal(0);
       } finally {
         db.close();
       }
@@ -279,5 +303,63 @@ describe('crash safety: SIGKILL in a burst of creates, restart on the same data 
     expect(ports.some((p) => p.device_id === after.server.id)).to.equal(false);
     expect((await d.ok('GET', `/network/v2.0/ports?device_id=${after.server.id}`)).ports).to.have.length(1);
     second.child.kill('SIGTERM');
+  });
+});
+
+describe('crash safety: PostgreSQL killed in a burst of creates, then back', function () {
+  this.timeout(90_000);
+
+  it('answers 503 with Retry-After while it is down (never a 500), keeps every create it answered 2xx, and serves again once it is back', async () => {
+    const pg = await startPostgres();
+    let h: Harness | undefined;
+    try {
+      h = await startGateway({ store: { engine: 'postgres', url: pg.createDatabase('pgcrash') }, hooks: { rateLimit: false } });
+      const gw = h;
+      const results: { name: string; status?: number; id?: string; body?: Json; retryAfter?: string | null }[] = [];
+      let answered = 0;
+      let next = 0;
+      const TOTAL = 90;
+      await Promise.all(Array.from({ length: 6 }, async () => {
+        while (next < TOTAL) {
+          const r: (typeof results)[number] = { name: `pgcrash-${next++}` };
+          results.push(r);
+          const res = await gw.request('POST', '/network/v2.0/networks', { body: { network: { name: r.name } } });
+          r.status = res.status;
+          r.body = res.json as Json;
+          r.retryAfter = res.headers.get('retry-after');
+          r.id = (res.json as Json | undefined)?.network?.id;
+          if (++answered === 25) await pg.kill();
+        }
+      }));
+      const ok = results.filter((r) => r.status === 201);
+      const down = results.filter((r) => r.status !== 201);
+      expect(ok.length).to.be.at.least(25);
+      expect(down.length, 'creates after the kill found the store down').to.be.greaterThan(0);
+      for (const r of down) {
+        expect(r.status, `${r.name}: ${JSON.stringify(r.body)}`).to.equal(503);
+        expect(r.retryAfter, r.name).to.match(/^\d+$/);
+        expect(r.body?.NeutronError?.message, r.name).to.match(/store \(PostgreSQL\) is unreachable/);
+      }
+      // Reads too are a 503 fault, and the gateway itself stays up.
+      const read = await gw.request('GET', '/compute/v2.1/servers');
+      expect(read.status).to.equal(503);
+      // Nova's fault shape: one element named for the fault, with code and message.
+      const [fault] = Object.values(read.json as Json) as Json[];
+      expect(fault?.code, read.text).to.equal(503);
+
+      await pg.restart();
+      const again = await until('the store to answer again', async () => {
+        const res = await gw.request('GET', '/network/v2.0/networks?limit=1000');
+        return res.status === 200 ? res : undefined;
+      }, 20_000);
+      const names = (again.json as Json).networks.map((n: Json) => n.name) as string[];
+      for (const r of ok) expect(names.filter((n) => n === r.name), `${r.name} (answered 201)`).to.have.length(1);
+      for (const r of down) expect(names, `${r.name} (answered 503)`).to.not.include(r.name);
+      const after = await gw.request('POST', '/network/v2.0/networks', { body: { network: { name: 'after-pg-restart' } } });
+      expect(after.status, after.text).to.equal(201);
+    } finally {
+      await h?.close();
+      await pg.stop();
+    }
   });
 });

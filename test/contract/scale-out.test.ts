@@ -1,21 +1,26 @@
 /**
- * Scale-out: three `stackgate serve` processes on their own loopback ports over
- * one data dir (shared SQLite store and token keys) and one Redis (rate-limit
- * buckets). A token issued by one validates on the others, a revocation on one
- * holds on all (revocations ride the shared store), a server created through
- * one is listed by all, and one rate limit holds across them: accepted
- * requests stay within ±5% of burst + rate × elapsed, where three processes
- * with in-memory buckets accept about three times as many.
+ * Scale-out: three `stackgate serve` processes on their own loopback ports,
+ * each with a data dir of its own as on three machines (its own config,
+ * audit log and copy of the token keys), over one PostgreSQL (the store:
+ * identity and the sandbox cloud), one Redis (rate-limit buckets) and one
+ * image directory (the shared storage Glance's filesystem store also needs).
+ * A token issued by one validates on the others, a revocation on one holds on
+ * all (revocations ride the shared store), a server created through one is
+ * listed by all, concurrent creates through all three get distinct addresses
+ * and none is lost, and one rate limit holds across them: accepted requests
+ * stay within ±5% of burst + rate × elapsed, where three processes with
+ * in-memory buckets accept about three times as many.
  */
 import { expect } from 'chai';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { REDIS_SERVER, startRedis } from '../helpers/redis.js';
+import { sharedPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { registerSecret } from '../helpers/secrets.js';
 import { keepAuditLog, serveProcess, type ServedProcess } from '../helpers/serve.js';
 
@@ -76,33 +81,48 @@ async function hammer(urls: string[], token: string, durationMs: number, concurr
   return { ok, limited, other, elapsedS, perUrl: [...perUrl.values()] };
 }
 
-describe('scale-out: three gateway processes, one store, one Redis', function () {
+describe('scale-out: three gateway processes, one PostgreSQL, one Redis', function () {
   this.timeout(60_000);
   let dir: string;
+  let pg: TestPostgres;
+  let storeUrl: string;
   let redis: { url: string; child: ChildProcess } | undefined;
   let rc: ReturnType<typeof createClient> | undefined;
   let procs: Proc[] = [];
   const extra: Proc[] = [];
-  let redisConfig: string;
-  let memoryConfig: string;
+  /** Per machine: the config with Redis buckets, and one with in-memory buckets. */
+  let machines: { dir: string; redisConfig: string; memoryConfig: string }[] = [];
 
   before(async function () {
     if (!existsSync(REDIS_SERVER)) this.skip();
     dir = mkdtempSync(join(tmpdir(), 'sg-scale-'));
+    pg = await sharedPostgres();
+    storeUrl = pg.createDatabase('scale');
     redis = await startRedis();
     rc = createClient({ url: redis.url });
     rc.on('error', () => {}); // the last test stops Redis under it
     await rc.connect();
-    await exec('sh', [BIN, 'init', '--dir', dir, '--admin-password', PASSWORD, '--port', '0']);
-    // Two configs beside the one init wrote (dataDir '.' is relative to the file): the same
-    // store and keys, a tight read rule; the store comes from STACKGATE_RATE_LIMIT_* below.
-    const base = readFileSync(join(dir, 'stackgate.yaml'), 'utf8');
-    const rules = `rateLimit:\n  read: { rate: ${READ.rate}, burst: ${READ.burst} }\n`;
-    redisConfig = join(dir, 'redis.yaml');
-    memoryConfig = join(dir, 'memory.yaml');
-    writeFileSync(redisConfig, base + rules);
-    writeFileSync(memoryConfig, base + rules + '  store: memory\n');
-    procs = await Promise.all([0, 1, 2].map(() => serve(redisConfig, { STACKGATE_RATE_LIMIT_STORE: 'redis', STACKGATE_RATE_LIMIT_REDIS_URL: redis!.url })));
+    // One init makes the keys, the tables and the admin user; the other machines get a copy of the keys.
+    const first = join(dir, 'm1');
+    await exec('sh', [BIN, 'init', '--dir', first, '--admin-password', PASSWORD, '--port', '0', '--store-url', storeUrl]);
+    const base = readFileSync(join(first, 'stackgate.yaml'), 'utf8');
+    expect(base).to.match(/engine: postgres/);
+    const images = join(dir, 'shared-images');
+    const rules = `sandbox:\n  imageDir: ${images}\nrateLimit:\n  read: { rate: ${READ.rate}, burst: ${READ.burst} }\n`;
+    machines = [1, 2, 3].map((n) => {
+      const d = join(dir, `m${n}`);
+      if (n > 1) {
+        mkdirSync(d, { recursive: true });
+        cpSync(join(first, 'keys'), join(d, 'keys'), { recursive: true });
+      }
+      // dataDir '.' is relative to each file: its own audit log and keys, the store and images shared.
+      const redisConfig = join(d, 'redis.yaml');
+      const memoryConfig = join(d, 'memory.yaml');
+      writeFileSync(redisConfig, base + rules);
+      writeFileSync(memoryConfig, base + rules + '  store: memory\n');
+      return { dir: d, redisConfig, memoryConfig };
+    });
+    procs = await Promise.all(machines.map((m) => serve(m.redisConfig, { STACKGATE_RATE_LIMIT_STORE: 'redis', STACKGATE_RATE_LIMIT_REDIS_URL: redis!.url })));
   });
 
   after(async () => {
@@ -110,16 +130,20 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
     if (rc?.isOpen) rc.destroy();
     if (redis) await stop(redis.child);
     if (dir) {
-      keepAuditLog(dir);
+      for (const m of machines) keepAuditLog(m.dir);
       rmSync(dir, { recursive: true, force: true });
     }
+    if (storeUrl) pg.dropDatabase(storeUrl);
     // Every gateway closed cleanly on SIGTERM, Redis client included.
     expect(codes.every((c) => c === 0), `exit codes ${codes}`).to.equal(true);
   });
 
-  it('listen on three ports, connected to Redis', () => {
+  it('listen on three ports, on the PostgreSQL store, connected to Redis', () => {
     expect(new Set(procs.map((p) => p.url)).size).to.equal(3);
-    for (const p of procs) expect(p.output()).to.not.match(/Redis unreachable/);
+    for (const p of procs) {
+      expect(p.output()).to.match(/store postgres/);
+      expect(p.output()).to.not.match(/Redis unreachable/);
+    }
   });
 
   it('a token issued by one validates on the others; a revocation on one holds on all', async () => {
@@ -138,7 +162,7 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
     expect((await fetch(`${a.url}/compute/v2.1/flavors`, { headers: { 'x-auth-token': fresh } })).status).to.equal(200);
   });
 
-  it('a server created through one is listed by all', async () => {
+  it('a server created through one is listed by all; 30 creates through all three at once get distinct addresses, none lost', async () => {
     const [a, b, c] = procs as [Proc, Proc, Proc];
     const token = await issue(a.url);
     const call = async (url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -153,6 +177,10 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
     expect(image.status, image.text).to.equal(201);
     const up = await call(b.url, 'PUT', `/image/v2/images/${image.json.id}/file`, 'x'.repeat(1024), { 'content-type': 'application/octet-stream' });
     expect(up.status, up.text).to.equal(204);
+    // The data went to the shared image directory: C, which never saw the upload, serves the same bytes.
+    const down = await fetch(`${c.url}/image/v2/images/${image.json.id}/file`, { headers: { 'x-auth-token': token } });
+    expect(down.status).to.equal(200);
+    expect(await down.text()).to.equal('x'.repeat(1024));
     const created = await call(a.url, 'POST', '/compute/v2.1/servers', { server: { name: 'scale-vm', flavorRef: '1', imageRef: image.json.id, networks: 'none' } }, { 'openstack-api-version': 'compute 2.37' });
     expect(created.status, created.text).to.equal(202);
     const id = created.json.server.id as string;
@@ -160,6 +188,31 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
       const list = await call(p.url, 'GET', '/compute/v2.1/servers');
       expect(list.status).to.equal(200);
       expect(list.json.servers.map((s: { id: string }) => s.id), p.url).to.include(id);
+    }
+
+    // Creates through all three at once on one network: each answered 2xx exists once, with an address of its own.
+    // Room for them first (Nova's default is 10 instances, 20 cores), set through another process than the creates.
+    const shown = await call(c.url, 'GET', `/compute/v2.1/servers/${id}`);
+    const quota = await call(c.url, 'PUT', `/compute/v2.1/os-quota-sets/${shown.json.server.tenant_id}`, { quota_set: { instances: 100, cores: 100, ram: 1_000_000 } });
+    expect(quota.status, quota.text).to.equal(200);
+    const net = await call(b.url, 'POST', '/network/v2.0/networks', { network: { name: 'scale-net' } });
+    expect(net.status, net.text).to.equal(201);
+    const sub = await call(c.url, 'POST', '/network/v2.0/subnets', { subnet: { network_id: net.json.network.id, ip_version: 4, cidr: '10.9.0.0/24' } });
+    expect(sub.status, sub.text).to.equal(201);
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => call([a, b, c][i % 3]!.url, 'POST', '/compute/v2.1/servers',
+      { server: { name: `burst-${i}`, flavorRef: '1', imageRef: image.json.id, networks: [{ uuid: net.json.network.id }] } }, { 'openstack-api-version': 'compute 2.37' })));
+    for (const r of burst) expect(r.status, r.text).to.equal(202);
+    const made = new Set(burst.map((r) => r.json.server.id as string));
+    expect(made.size).to.equal(30);
+    for (const p of [a, b, c]) {
+      const ports = await call(p.url, 'GET', `/network/v2.0/ports?network_id=${net.json.network.id}`);
+      expect(ports.status).to.equal(200);
+      const mine = (ports.json.ports as { device_id: string; fixed_ips: { ip_address: string }[] }[]).filter((x) => made.has(x.device_id));
+      expect(mine, p.url).to.have.length(30);
+      const ips = mine.map((x) => x.fixed_ips[0]!.ip_address);
+      expect(new Set(ips).size, `distinct addresses seen by ${p.url}`).to.equal(30);
+      const list = await call(p.url, 'GET', '/compute/v2.1/servers?name=burst-&limit=1000');
+      expect(list.json.servers.filter((s: { id: string }) => made.has(s.id)), p.url).to.have.length(30);
     }
   });
 
@@ -185,7 +238,7 @@ describe('scale-out: three gateway processes, one store, one Redis', function ()
     for (const n of shared.perUrl) expect(n, line).to.be.greaterThan(expected / 6);
 
     // The same load on three processes with their own buckets.
-    const mem = await Promise.all([0, 1, 2].map(() => serve(memoryConfig)));
+    const mem = await Promise.all(machines.map((m) => serve(m.memoryConfig)));
     extra.push(...mem);
     // A fresh process answers its first requests slowly (code loads, JIT); warm them, then let the buckets refill.
     for (const p of mem) for (let i = 0; i < 5; i++) await (await fetch(`${p.url}/compute/v2.1/flavors`, { headers: { 'x-auth-token': token } })).arrayBuffer();
