@@ -28,6 +28,7 @@ import { authHook } from './hooks/auth.js';
 import { createRateLimitStore, rateLimitHook } from './hooks/rate-limit.js';
 import { auditHook, openAuditFile } from './hooks/audit.js';
 import { openStore } from './store/index.js';
+import { answerClientError } from './client-errors.js';
 import type { Store } from './store/store.js';
 import { IdentityStore } from './identity/store.js';
 import { KeyRepository } from './identity/keys.js';
@@ -281,6 +282,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
           keepAliveTimeout: config.limits.idleTimeoutMs,
           connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
         }, app.callback());
+        server.on('clientError', answerClientError);
         server.listen(port, host);
         server.once('error', reject);
         server.once('listening', () => {

@@ -1,4 +1,8 @@
-/** Slow and oversized clients: headers that never finish are a 408, headers too large a 431; the gateway keeps serving. */
+/**
+ * Slow and oversized clients: headers that never finish are a 408, headers or
+ * a URL too large a 431, bytes that are not HTTP a 400, each with a JSON fault
+ * body (Node would send a bare status line); the gateway keeps serving.
+ */
 import { expect } from 'chai';
 import { connect } from 'node:net';
 import { startGateway, type Harness } from '../helpers/gateway.js';
@@ -18,6 +22,12 @@ function raw(h: Harness, data: string, ms: number): Promise<{ text: string; clos
   });
 }
 
+/** The JSON fault of a raw HTTP answer. */
+function faultOf(text: string): { code: number; title: string; message: string } {
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  return (JSON.parse(body) as { error: { code: number; title: string; message: string } }).error;
+}
+
 describe('slow and oversized clients', function () {
   this.timeout(30_000);
   let h: Harness;
@@ -30,12 +40,24 @@ describe('slow and oversized clients', function () {
     expect(meanwhile.status).to.equal(200);
     const r = await slow;
     expect(r.text).to.match(/^HTTP\/1\.1 408/);
+    expect(faultOf(r.text)).to.deep.include({ code: 408 });
     expect(r.closedAfterMs).to.be.below(5000);
   });
 
   it('headers larger than 16 KB are a 431; the gateway keeps serving', async () => {
     const r = await raw(h, `GET /compute/v2.1/flavors HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 5000);
     expect(r.text).to.match(/^HTTP\/1\.1 431/);
+    expect(faultOf(r.text).message).to.match(/larger than 16 KB/);
+    expect((await h.request('GET', '/compute/v2.1/flavors')).status).to.equal(200);
+  });
+
+  it('a URL over 16 KB is a 431 with a fault body too; bytes that are not HTTP a 400', async () => {
+    const long = await raw(h, `GET /compute/v2.1/flavors?name=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 5000);
+    expect(long.text).to.match(/^HTTP\/1\.1 431/);
+    expect(faultOf(long.text)).to.deep.include({ code: 431, title: 'Request Header Fields Too Large' });
+    const junk = await raw(h, 'NOT HTTP AT ALL\r\n\r\n', 5000);
+    expect(junk.text).to.match(/^HTTP\/1\.1 400/);
+    expect(faultOf(junk.text)).to.deep.include({ code: 400 });
     expect((await h.request('GET', '/compute/v2.1/flavors')).status).to.equal(200);
   });
 
