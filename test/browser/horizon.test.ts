@@ -6,7 +6,8 @@
  * through playwright-core): log in as the admin, open Project → Compute →
  * Instances and Images, switch region from Horizon's region menu, and check
  * that the rows are what was created through the API in that region.
- * Screenshots go to reports/horizon/.
+ * Screenshots go to the run's log directory; STACKGATE_HORIZON_SHOTS=reports/horizon
+ * writes them over the committed ones instead (a test run leaves the tree as it was).
  *
  * Horizon reaches the gateway through a recording proxy (test/helpers/horizon.ts),
  * so a failing assertion lists the requests Horizon made that the gateway
@@ -17,9 +18,10 @@
  */
 import { expect } from 'chai';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startGateway, until, type Harness } from '../helpers/gateway.js';
+import { TEST_LOG_DIR } from '../helpers/secrets.js';
 import { newAccount } from '../helpers/softlayer.js';
 import { sharedUpstream, upstreamAvailable } from '../helpers/upstream-openstack.js';
 import { startSoftLayerSimulator, type SoftLayerSimulator } from '../simulators/softlayer/server.js';
@@ -28,7 +30,7 @@ import {
   type HorizonInstance, type RecordingProxy,
 } from '../helpers/horizon.js';
 
-const SHOTS = join(process.cwd(), 'reports', 'horizon');
+const SHOTS = process.env.STACKGATE_HORIZON_SHOTS ? resolve(process.env.STACKGATE_HORIZON_SHOTS) : join(TEST_LOG_DIR, 'horizon');
 const SERVERS = ['hz-vm1', 'hz-vm2'];
 /** Made in RegionThree (SoftLayer) and RegionTwo (the real Glance). */
 const SL_SERVERS = ['hz-sl-web', 'hz-sl-db'];
