@@ -160,8 +160,14 @@ export class SandboxCompute implements ComputeDriver {
     return s.networked ? this.cloud.network.serverAddresses(s.id) : {};
   }
 
-  private view(ctx: Ctx, s: ServerRecord, inList = false) {
-    return serverView(s, { ctx, isAdmin: auth(ctx).isAdmin, addresses: this.addresses(s), inList });
+  private view(ctx: Ctx, s: ServerRecord, inList = false, addresses = this.addresses(s)) {
+    return serverView(s, { ctx, isAdmin: auth(ctx).isAdmin, addresses, inList });
+  }
+
+  /** The addresses of each server of a list, looked up for all of them at once. */
+  private addressesOf(servers: readonly ServerRecord[]): (s: ServerRecord) => Record<string, ServerAddress[]> {
+    const byId = this.cloud.network.serversAddresses(servers.filter((s) => s.networked).map((s) => s.id));
+    return (s) => byId.get(s.id) ?? {};
   }
 
   private record(ctx: Ctx, s: { id: string; project_id: string }, action: string, message: string | null = null): void {
@@ -687,9 +693,12 @@ export class SandboxCompute implements ComputeDriver {
     const before = str('changes-before');
     if (before && atLeast(mv, '2.66')) servers = servers.filter((s) => Date.parse(s.updated_at) <= Date.parse(before));
     const ip = regex('ip');
-    if (ip) servers = servers.filter((s) => Object.values(this.addresses(s)).flat().some((x) => x.version === 4 && ip.test(x.addr)));
     const ip6 = regex('ip6');
-    if (ip6) servers = servers.filter((s) => Object.values(this.addresses(s)).flat().some((x) => x.version === 6 && ip6.test(x.addr)));
+    if (ip || ip6) {
+      const addresses = this.addressesOf(servers);
+      if (ip) servers = servers.filter((s) => Object.values(addresses(s)).flat().some((x) => x.version === 4 && ip.test(x.addr)));
+      if (ip6) servers = servers.filter((s) => Object.values(addresses(s)).flat().some((x) => x.version === 6 && ip6.test(x.addr)));
+    }
     if (a.isAdmin) {
       const host = str('host');
       if (host) servers = servers.filter(() => host === HOST);
@@ -804,7 +813,8 @@ export class SandboxCompute implements ComputeDriver {
   async listServersDetail(req: ComputeRequest<'listServersDetail'>): Promise<ComputeResponse<'listServersDetail'>> {
     const ctx = req.context;
     const { items, extra } = this.page(ctx, req.query as Record<string, unknown>);
-    return out({ servers: items.map((s) => this.view(ctx, s, true)), ...extra });
+    const addresses = this.addressesOf(items);
+    return out({ servers: items.map((s) => this.view(ctx, s, true, addresses(s))), ...extra });
   }
 
   async showServer(req: ComputeRequest<'showServer'>): Promise<ComputeResponse<'showServer'>> {
