@@ -262,9 +262,18 @@ export function normalizeIPv6(addr: string): string {
   }
 }
 
+/** hostId by project: a list shows one per server, the same for all of a project's. Bounded: projects come and go. */
+const HOST_IDS = new Map<string, string>();
+
 /** Nova's hostId: sha224 of project id and host, so one project sees its servers' co-location only. */
 export function hostId(projectId: string): string {
-  return createHash('sha224').update(projectId + HOST).digest('hex');
+  let id = HOST_IDS.get(projectId);
+  if (id === undefined) {
+    id = createHash('sha224').update(projectId + HOST).digest('hex');
+    if (HOST_IDS.size >= 10_000) HOST_IDS.clear();
+    HOST_IDS.set(projectId, id);
+  }
+  return id;
 }
 
 export interface ViewInput {
