@@ -259,13 +259,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return [router.routes() as Middleware<GatewayState>, router.allowedMethods() as Middleware<GatewayState>];
   };
   // Keystone is one for all regions; every other service has a router per region.
+  // A request goes to its service's router only: each router tests its routes
+  // one by one, and a compute request went past all of Keystone's first.
+  // Routes live under their service's prefix, so the answer is the same.
   const identityService = SERVICES.find((s) => s.id === 'identity')!;
-  app.use(chain(routerFor(identityService, first, drivers.identity)));
-  const regionStacks = new Map(regions.map((r) => [r.name, chain(SERVICES.filter((s) => s.id !== 'identity').flatMap((s) => {
-    const driver = r === first ? drivers[s.id as keyof DriverSet] : r.backend.drivers[s.id as keyof DriverSet];
-    return routerFor(s, r, driver);
-  }))]));
-  app.use((ctx, next) => regionStacks.get(ctx.state.region)!(ctx, next));
+  const identityStack = chain(routerFor(identityService, first, drivers.identity));
+  const regionStacks = new Map(regions.map((r) => {
+    const byService = new Map(SERVICES.filter((s) => s.id !== 'identity').map((s) => {
+      const driver = r === first ? drivers[s.id as keyof DriverSet] : r.backend.drivers[s.id as keyof DriverSet];
+      return [s.name, chain(routerFor(s, r, driver))] as const;
+    }));
+    return [r.name, { byService, all: chain([...byService.values()]) }] as const;
+  }));
+  app.use((ctx, next) => {
+    const service = ctx.state.service;
+    if (service?.id === 'identity') return identityStack(ctx, next);
+    const stacks = regionStacks.get(ctx.state.region)!;
+    const own = service && stacks.byService.get(service.name);
+    return own ? own(ctx, next) : identityStack(ctx, () => stacks.all(ctx, next));
+  });
 
   let server: Server | undefined;
   return {
