@@ -28,6 +28,7 @@ import { authHook } from './hooks/auth.js';
 import { createRateLimitStore, rateLimitHook } from './hooks/rate-limit.js';
 import { auditHook, openAuditFile } from './hooks/audit.js';
 import { SqliteStore, type Store } from './store/sqlite.js';
+import { watchWrites } from './store-watch.js';
 import { IdentityStore } from './identity/store.js';
 import { KeyRepository } from './identity/keys.js';
 import { TokenSealer } from './identity/tokens.js';
@@ -97,14 +98,15 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
   else if (keys.load().ids().length === 0) {
     throw new ConfigError(`no token keys in ${keyDir(config)} (identity.keyDir): run \`stackgate init\`, or \`stackgate keys rotate\` to make one`);
   }
-  store ??= new SqliteStore(storePath(config));
+  // Writes are counted so that the identity service's token cache notices this process's own.
+  const watched = watchWrites(store ?? new SqliteStore(storePath(config)));
   const plugins = config.identity.auth.map((name) => {
     const p = authPlugin(name, config);
     if (!p) throw new Error(`unknown auth plugin ${name}`);
     return p;
   });
-  const identity = new IdentityService(new IdentityStore(store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000);
-  return { store, identity, keys };
+  const identity = new IdentityService(new IdentityStore(watched.store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000, { changes: watched.changes });
+  return { store: watched.store, identity, keys };
 }
 
 /** The identity driver that forwards Keystone's admin operations upstream (drivers/openstack/identity.ts). */

@@ -10,6 +10,7 @@ import type { AuthPlugin, PasswordLogin } from './auth.js';
 import { IdentityStore, type Assignment, type Entity } from './store.js';
 import { TokenError, TokenSealer, newAuditId, type TokenClaims } from './tokens.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { ValidatedTokenCache } from './token-cache.js';
 
 export const DEFAULT_DOMAIN = 'default';
 
@@ -62,13 +63,26 @@ export function keystoneTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+export interface IdentityOptions {
+  /**
+   * The store's change signature (src/store-watch.ts): with it, validated
+   * tokens are remembered while it stays the same (src/identity/token-cache.ts).
+   */
+  changes?: () => string;
+}
+
 export class IdentityService {
+  private readonly tokenCache?: ValidatedTokenCache;
+
   constructor(
     readonly store: IdentityStore,
     private readonly sealer: TokenSealer,
     private readonly plugins: readonly AuthPlugin[],
     readonly tokenTtlMs: number,
-  ) {}
+    options: IdentityOptions = {},
+  ) {
+    if (options.changes) this.tokenCache = new ValidatedTokenCache(options.changes);
+  }
 
   // ---- lookups -----------------------------------------------------------
 
@@ -274,6 +288,18 @@ export class IdentityService {
 
   /** Opens and checks a token: any problem is a 401 (never a 500). */
   validate(token: string): ValidToken {
+    const cache = this.tokenCache;
+    if (!cache) return this.check(token);
+    const signature = cache.signature();
+    const known = cache.get(token, signature, Date.now());
+    if (known) return known;
+    const valid = this.check(token);
+    cache.set(token, signature, valid);
+    return valid;
+  }
+
+  /** validate without the cache. */
+  private check(token: string): ValidToken {
     let claims: TokenClaims;
     try {
       claims = this.sealer.open(token);

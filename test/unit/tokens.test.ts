@@ -8,6 +8,7 @@ import { TokenError, TokenSealer, type TokenClaims } from '../../src/identity/to
 import { IdentityService, Unauthorized } from '../../src/identity/service.js';
 import { IdentityStore } from '../../src/identity/store.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { watchWrites } from '../../src/store-watch.js';
 import { localAuth } from '../../src/identity/auth.js';
 import { bootstrapIdentity } from '../../src/identity/bootstrap.js';
 import { Fault } from '../../src/faults.js';
@@ -97,6 +98,45 @@ describe('tokens', () => {
       b.revoke(b.validate(token));
       expect(() => a.validate(token)).to.throw(Unauthorized, /revoked/);
       expect(valid.claims.a).to.have.length(1);
+    });
+
+    describe('with the validated-token cache (a store that counts its writes)', () => {
+      function cached(dbPath: string) {
+        const watched = watchWrites(new SqliteStore(dbPath));
+        const store = new IdentityStore(watched.store);
+        return { store, identity: new IdentityService(store, new TokenSealer(new KeyRepository(join(dir, 'k')).ensure()), [localAuth], 3600_000, { changes: watched.changes }) };
+      }
+
+      it('a revocation here, in another process, or a disabled user end a token the cache holds', async () => {
+        const { identity: a, store } = cached(join(dir, 'db'));
+        const { user, project } = await bootstrapIdentity(a, { adminPassword: 'pw' });
+        const t1 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        const t2 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        const t3 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        for (const t of [t1, t2, t3]) expect(a.validate(t).user.id).to.equal(user.id);
+        a.revoke(a.validate(t1));
+        expect(() => a.validate(t1)).to.throw(Unauthorized, /revoked/);
+        expect(a.validate(t2).user.id).to.equal(user.id);
+        const b = await service(join(dir, 'db'));
+        b.revoke(b.validate(t2));
+        expect(() => a.validate(t2)).to.throw(Unauthorized, /revoked/);
+        store.put('user', { ...a.user(user.id)!, enabled: false }, `${user.domain_id}/${user.name}`, 'conflict');
+        expect(() => a.validate(t3)).to.throw(Unauthorized, /disabled/);
+      });
+
+      it('a token the cache holds stops at its expiry; callers get copies', async () => {
+        const { identity } = cached(join(dir, 'db'));
+        const { user, project } = await bootstrapIdentity(identity, { adminPassword: 'pw' });
+        const { token } = identity.issue({ user, methods: ['password'], scope: { project }, expiresAt: Date.now() + 40 });
+        const first = identity.validate(token);
+        first.roles.length = 0;
+        first.user.name = 'changed';
+        const again = identity.validate(token);
+        expect(again.roles).to.not.be.empty;
+        expect(again.user.name).to.equal(user.name);
+        await new Promise((r) => setTimeout(r, 60));
+        expect(() => identity.validate(token)).to.throw(Unauthorized, /expired/);
+      });
     });
 
     it('a 401 is a Fault, never an internal error, for any garbage', async () => {
