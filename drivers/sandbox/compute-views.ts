@@ -156,6 +156,11 @@ export function quotaLimits(store: SandboxStore, projectId: string): Record<stri
 
 // ---- state -----------------------------------------------------------------
 
+/** Whether settle would change the server now. */
+export function needsSettle(s: ServerRecord, now = Date.now()): boolean {
+  return (s.vm_state === 'building' && now >= s.build_until) || (s.task_until !== undefined && now >= s.task_until);
+}
+
 /** BUILD ends lazily: the first read after build_until makes the server ACTIVE. */
 export function settle(store: SandboxStore, s: ServerRecord): ServerRecord {
   if (s.vm_state === 'building' && Date.now() >= s.build_until) {

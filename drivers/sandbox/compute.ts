@@ -14,10 +14,11 @@ import { nextLink, paginate, parseLimit } from '../../src/paging.js';
 import { allFlavors, flavorVisible, getFlavor, type FlavorRecord } from './flavors.js';
 import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
 import { NovaProxy } from './compute-proxy.js';
+import { ServerRows } from './compute-rows.js';
 import { isoNoZone, isoZ, type CreationKey, type Resource } from './store.js';
 import {
   DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateX509Keypair, instanceActionView, keypairFacts, links, matchesStatus,
-  quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
+  needsSettle, quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
   type InstanceActionRecord, type KeypairRecord, type QuotaRecord, type ServerGroupRecord, type ServerRecord, type VmState,
 } from './compute-views.js';
 import { generateSshKeypair } from '../../src/keypairs.js';
@@ -139,6 +140,9 @@ const PAGE_ONLY_QUERY = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'all
 
 export class SandboxCompute implements ComputeDriver {
   private readonly proxy: NovaProxy;
+
+  /** Server rows of lists, parsed and viewed once while unchanged. */
+  private readonly rows = new ServerRows();
 
   constructor(readonly cloud: SandboxCloud) {
     this.proxy = new NovaProxy(cloud);
@@ -793,8 +797,9 @@ export class SandboxCompute implements ComputeDriver {
       if (!after) throw Fault.badRequest(`marker [${marker}] not found`);
     }
     // One more than the page tells whether another page follows.
-    const rows = this.store.pageByCreation<ServerRecord>('server', { projectId: scope, newestFirst, after, limit: limit + 1 });
-    const items = rows.slice(0, limit).map((s) => settle(this.store, s));
+    const rows = this.store.pageByCreation<ServerRecord>('server', { projectId: scope, newestFirst, after, limit: limit + 1, parse: this.rows.parse });
+    // The records are shared (compute-rows.ts): one that settles now is copied first.
+    const items = rows.slice(0, limit).map((s) => (needsSettle(s) ? settle(this.store, structuredClone(s)) : s));
     return { items, more: rows.length > limit && items.length > 0 };
   }
 
@@ -814,7 +819,16 @@ export class SandboxCompute implements ComputeDriver {
     const ctx = req.context;
     const { items, extra } = this.page(ctx, req.query as Record<string, unknown>);
     const addresses = this.addressesOf(items);
-    return out({ servers: items.map((s) => this.view(ctx, s, true, addresses(s))), ...extra });
+    const isAdmin = auth(ctx).isAdmin;
+    return out({
+      servers: items.map((s) => {
+        const a = addresses(s);
+        // Everything serverView reads besides the record.
+        const key = JSON.stringify([ctx.microversion, isAdmin, ctx.endpoint, a]);
+        return this.rows.view(s, key, () => serverView(s, { ctx, isAdmin, addresses: a, inList: true }));
+      }),
+      ...extra,
+    });
   }
 
   async showServer(req: ComputeRequest<'showServer'>): Promise<ComputeResponse<'showServer'>> {
