@@ -105,7 +105,9 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
     if (!p) throw new Error(`unknown auth plugin ${name}`);
     return p;
   });
-  const identity = new IdentityService(new IdentityStore(watched.store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000, { changes: watched.changes });
+  const identity = new IdentityService(new IdentityStore(watched.store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000, {
+    passwordCacheSeconds: config.identity.passwordCacheSeconds, changes: watched.changes,
+  });
   return { store: watched.store, identity, keys };
 }
 

@@ -10,6 +10,7 @@ import type { AuthPlugin, PasswordLogin } from './auth.js';
 import { IdentityStore, type Assignment, type Entity } from './store.js';
 import { TokenError, TokenSealer, newAuditId, type TokenClaims } from './tokens.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { VerifiedPasswordCache } from './password-cache.js';
 import { ValidatedTokenCache } from './token-cache.js';
 
 export const DEFAULT_DOMAIN = 'default';
@@ -64,6 +65,8 @@ export function keystoneTime(ms: number): string {
 }
 
 export interface IdentityOptions {
+  /** How long a verified password is remembered (src/identity/password-cache.ts); 0 or unset: not at all. */
+  passwordCacheSeconds?: number;
   /**
    * The store's change signature (src/store-watch.ts): with it, validated
    * tokens are remembered while it stays the same (src/identity/token-cache.ts).
@@ -72,6 +75,7 @@ export interface IdentityOptions {
 }
 
 export class IdentityService {
+  readonly passwordCache: VerifiedPasswordCache;
   private readonly tokenCache?: ValidatedTokenCache;
 
   constructor(
@@ -81,6 +85,7 @@ export class IdentityService {
     readonly tokenTtlMs: number,
     options: IdentityOptions = {},
   ) {
+    this.passwordCache = new VerifiedPasswordCache((options.passwordCacheSeconds ?? 0) * 1000);
     if (options.changes) this.tokenCache = new ValidatedTokenCache(options.changes);
   }
 
@@ -213,7 +218,7 @@ export class IdentityService {
       user = domain ? this.userByName(domain.id, login.userName) : undefined;
     }
     if (!user) return 'unknown';
-    if (!(await verifyPassword(login.password, user.password_hash))) return 'denied';
+    if (!(await this.passwordCache.verify(login.password, user.password_hash, verifyPassword))) return 'denied';
     return { user };
   }
 

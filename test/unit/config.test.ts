@@ -15,6 +15,8 @@ describe('config', () => {
     const c = loadConfig();
     expect(c.listen).to.deep.equal({ host: '127.0.0.1', port: 8000 });
     expect(c.backend).to.equal('sandbox');
+    expect(c.identity.passwordCacheSeconds).to.equal(300);
+    expect(loadConfig({ overrides: { identity: { passwordCacheSeconds: 0 } } }).identity.passwordCacheSeconds).to.equal(0);
   });
 
   it('regions: each merges its backend section over the top-level one; bad regions are named', () => {
@@ -54,6 +56,8 @@ describe('config', () => {
     ['a bad URL', 'publicUrl: not-a-url', /publicUrl: not an http\(s\) URL/],
     ['a port out of range', 'listen: {port: 70000}', /listen\.port: must be <= 65535/],
     ['broken YAML', 'listen: [', /not valid YAML/],
+    ['a negative password cache time', 'identity: {passwordCacheSeconds: -1}', /identity\.passwordCacheSeconds: must be >= 0/],
+    ['a fractional password cache time', 'identity: {passwordCacheSeconds: 1.5}', /identity\.passwordCacheSeconds: must be integer/],
   ];
   for (const [what, text, err] of bad) {
     it(`${what} is an error naming the field`, () => {
