@@ -26,6 +26,7 @@
  * (comma-separated section names) runs only those and keeps the other figures of the
  * last reports/bench.json.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,17 @@ async function benchRegen(results: Record<string, unknown>): Promise<void> {
 }
 
 async function benchStart(results: Record<string, unknown>): Promise<void> {
+  // A data dir of its own, made by `stackgate init` with its defaults (removed whatever happens).
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-start-'));
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'init', '--dir', dir, '--admin-password', 'bench-pw', '--port', '0']);
+    await startAndRss(results, join(dir, 'stackgate.yaml'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startAndRss(results: Record<string, unknown>, config: string): Promise<void> {
   // start and RSS, gateway vs bare Koa, alternating so both see the same machine
   const gw: Started[] = [];
   const bare: Started[] = [];
@@ -101,7 +113,7 @@ async function benchStart(results: Record<string, unknown>): Promise<void> {
     bareRss.push(rssMb(b.pid));
     await b.stop();
     bare.push(b);
-    const g = await start([join(ROOT, 'dist/src/cli.js'), 'serve', '--port', '0'], { STACKGATE_LOG_LEVEL: 'warn', STACKGATE_DATA_DIR: join(ROOT, '.stackgate/bench') });
+    const g = await start([join(ROOT, 'dist/src/cli.js'), 'serve', '--config', config, '--port', '0'], { STACKGATE_LOG_LEVEL: 'warn' });
     gwRss.push(rssMb(g.pid));
     for (const p of WARM) await (await fetch(g.url + p)).arrayBuffer();
     gwRssWarm.push(rssMb(g.pid));
