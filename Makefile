@@ -6,7 +6,7 @@
 #   make import-specs ../shared/openstack-specs → specs/ (and specs/previous/)
 #   make matrix       reports/matrix.{json,md,html}
 #   make spec-diff    reports/spec-diff-previous-to-current.{md,json}
-#   make bench        regen time, start time, RSS
+#   make bench        figures against same-run baselines (needs wrk) → reports/bench.{json,svg}
 #   make conformance-identity   Tempest tempest.api.identity → reports/conformance.*
 #   make conformance  every Tempest area (identity, compute, image.v2, volume, network)
 #   make conformance-passthrough  Tempest image.v2 on Debian's Glance, directly and through the passthrough

@@ -99,14 +99,17 @@ export function openIdentity(config: Config, store?: Store, opts: { createKeys?:
   else if (keys.load().ids().length === 0) {
     throw new ConfigError(`no token keys in ${keyDir(config)} (identity.keyDir): run \`stackgate init\`, or \`stackgate keys rotate\` to make one`);
   }
-  store ??= openStore(config);
+  const opened = store ?? openStore(config);
   const plugins = config.identity.auth.map((name) => {
     const p = authPlugin(name, config);
     if (!p) throw new Error(`unknown auth plugin ${name}`);
     return p;
   });
-  const identity = new IdentityService(new IdentityStore(store), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000);
-  return { store, identity, keys };
+  // The token cache must notice this process's own writes too: changeEpoch, not readEpoch.
+  const identity = new IdentityService(new IdentityStore(opened), new TokenSealer(keys), plugins, config.identity.tokenTtlSeconds * 1000, {
+    passwordCacheSeconds: config.identity.passwordCacheSeconds, ...(opened.changeEpoch ? { changes: () => opened.changeEpoch!() } : {}),
+  });
+  return { store: opened, identity, keys };
 }
 
 /** The identity driver that forwards Keystone's admin operations upstream (drivers/openstack/identity.ts). */
@@ -261,13 +264,25 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     return [router.routes() as Middleware<GatewayState>, router.allowedMethods() as Middleware<GatewayState>];
   };
   // Keystone is one for all regions; every other service has a router per region.
+  // A request goes to its service's router only: each router tests its routes
+  // one by one, and a compute request went past all of Keystone's first.
+  // Routes live under their service's prefix, so the answer is the same.
   const identityService = SERVICES.find((s) => s.id === 'identity')!;
-  app.use(chain(routerFor(identityService, first, drivers.identity)));
-  const regionStacks = new Map(regions.map((r) => [r.name, chain(SERVICES.filter((s) => s.id !== 'identity').flatMap((s) => {
-    const driver = r === first ? drivers[s.id as keyof DriverSet] : r.backend.drivers[s.id as keyof DriverSet];
-    return routerFor(s, r, driver);
-  }))]));
-  app.use((ctx, next) => regionStacks.get(ctx.state.region)!(ctx, next));
+  const identityStack = chain(routerFor(identityService, first, drivers.identity));
+  const regionStacks = new Map(regions.map((r) => {
+    const byService = new Map(SERVICES.filter((s) => s.id !== 'identity').map((s) => {
+      const driver = r === first ? drivers[s.id as keyof DriverSet] : r.backend.drivers[s.id as keyof DriverSet];
+      return [s.name, chain(routerFor(s, r, driver))] as const;
+    }));
+    return [r.name, { byService, all: chain([...byService.values()]) }] as const;
+  }));
+  app.use((ctx, next) => {
+    const service = ctx.state.service;
+    if (service?.id === 'identity') return identityStack(ctx, next);
+    const stacks = regionStacks.get(ctx.state.region)!;
+    const own = service && stacks.byService.get(service.name);
+    return own ? own(ctx, next) : identityStack(ctx, () => stacks.all(ctx, next));
+  });
 
   let server: Server | undefined;
   return {

@@ -51,6 +51,12 @@ export interface Config {
     auth: string[];
     /** The Keystone the `upstream-keystone` plugin checks passwords with. */
     upstreamKeystone: UpstreamKeystoneConfig;
+    /**
+     * How long a password that passed its scrypt check is remembered in this
+     * process (an HMAC under a per-process key), so a repeat login skips scrypt;
+     * 0 turns it off. The trade-off is in src/identity/password-cache.ts and README.
+     */
+    passwordCacheSeconds: number;
   };
   /** Hooks in their fixed order; each can be turned off. */
   hooks: { accessLog: boolean; auth: boolean; rateLimit: boolean; audit: boolean };
@@ -198,7 +204,7 @@ export function defaultConfig(): Config {
     breaker: { failures: 5, openSeconds: 10 },
     log: { level: 'info' },
     store: { engine: 'sqlite', path: null, url: null },
-    identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'], upstreamKeystone: { authUrl: null, timeoutMs: 20_000, forwardAdmin: false } },
+    identity: { tokenTtlSeconds: 3600, keyDir: null, activeKeys: 3, auth: ['local'], upstreamKeystone: { authUrl: null, timeoutMs: 20_000, forwardAdmin: false }, passwordCacheSeconds: 300 },
     hooks: { accessLog: true, auth: true, rateLimit: true, audit: true },
     rateLimit: { read: { rate: 200, burst: 400 }, write: { rate: 50, burst: 100 }, auth: { rate: 20, burst: 40 }, store: 'memory', redisUrl: null },
     audit: { file: null },
@@ -339,6 +345,7 @@ const SCHEMA = {
             forwardAdmin: { type: 'boolean' },
           },
         },
+        passwordCacheSeconds: { type: 'integer', minimum: 0, maximum: 86_400 },
       },
     },
     hooks: {

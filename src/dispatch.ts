@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import type { OperationRow, RequestContext, ServiceInfo, ServiceSpecInfo } from '../generated/common.js';
 import { isReply } from '../generated/common.js';
 import { Fault } from './faults.js';
+import { hasJsonText, serializeJson } from './json-text.js';
 import { intersect, microversionHeaders, negotiateMicroversion, versionInRange, type VersionRange } from './microversion.js';
 import type { ServiceValidator, ValidationIssue } from './validation.js';
 import { currentVersion, EXTRA_DISCOVERY_PATHS, versionList, type DiscoveryInput } from './discovery.js';
@@ -293,9 +294,11 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
       if (result.status) status = result.status;
       ctx.set(result.headers);
     }
+    // Rows a driver serialised already (JsonText) are copied in, not serialised again.
+    const json = hasJsonText(out) ? serializeJson(out) : undefined;
     // Errors a driver passes on as they came (the passthrough's upstream faults) are not checked.
     if (opts.contract && status < 400 && out !== undefined && !(out instanceof Readable) && !Buffer.isBuffer(out)) {
-      const issues = validator.validateResponse(row.specOperationId, status, out, { microversion: mv, action: row.action });
+      const issues = validator.validateResponse(row.specOperationId, status, json === undefined ? out : JSON.parse(json.toString('utf8')), { microversion: mv, action: row.action });
       if (issues.length) {
         const text = issues.slice(0, 5).map((i) => `${i.where} ${i.message}`).join('; ');
         throw new Fault('internal', `response of ${row.id} violates the spec: ${text}`, { headers: { 'X-Stackgate-Contract-Violation': text.slice(0, 1000) } });
@@ -304,6 +307,10 @@ export function buildServiceRouter(opts: ServiceDispatchOptions): ServiceRouter 
     if (out === undefined || out === null || status === 204) {
       ctx.body = '';
       ctx.remove('Content-Type');
+    } else if (json !== undefined) {
+      // The type Koa gives an object body (a Buffer would be application/octet-stream), unless the driver set one.
+      if (!ctx.response.get('Content-Type')) ctx.type = 'application/json; charset=utf-8';
+      ctx.body = json;
     } else {
       ctx.body = out;
     }

@@ -84,6 +84,8 @@ export interface NetworkSide {
   releaseServerPorts(serverId: string): void;
   /** Addresses by network name, fixed and floating. */
   serverAddresses(serverId: string): Record<string, ServerAddress[]>;
+  /** serverAddresses of many servers at once (a page of a list), by server id. */
+  serversAddresses(serverIds: readonly string[]): Map<string, Record<string, ServerAddress[]>>;
   /** The network `networks: "auto"` picks for a project (created if needed). */
   autoNetwork(projectId: string): string;
   /** A security group by name or id visible to the project (the default one is created on first use). */

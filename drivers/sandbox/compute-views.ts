@@ -156,6 +156,11 @@ export function quotaLimits(store: SandboxStore, projectId: string): Record<stri
 
 // ---- state -----------------------------------------------------------------
 
+/** Whether settle would change the server now. */
+export function needsSettle(s: ServerRecord, now = Date.now()): boolean {
+  return (s.vm_state === 'building' && now >= s.build_until) || (s.task_until !== undefined && now >= s.task_until);
+}
+
 /** BUILD ends lazily: the first read after build_until makes the server ACTIVE. */
 export function settle(store: SandboxStore, s: ServerRecord): ServerRecord {
   if (s.vm_state === 'building' && Date.now() >= s.build_until) {
@@ -262,9 +267,18 @@ export function normalizeIPv6(addr: string): string {
   }
 }
 
+/** hostId by project: a list shows one per server, the same for all of a project's. Bounded: projects come and go. */
+const HOST_IDS = new Map<string, string>();
+
 /** Nova's hostId: sha224 of project id and host, so one project sees its servers' co-location only. */
 export function hostId(projectId: string): string {
-  return createHash('sha224').update(projectId + HOST).digest('hex');
+  let id = HOST_IDS.get(projectId);
+  if (id === undefined) {
+    id = createHash('sha224').update(projectId + HOST).digest('hex');
+    if (HOST_IDS.size >= 10_000) HOST_IDS.clear();
+    HOST_IDS.set(projectId, id);
+  }
+  return id;
 }
 
 export interface ViewInput {

@@ -14,10 +14,11 @@ import { nextLink, paginate, parseLimit } from '../../src/paging.js';
 import { allFlavors, flavorVisible, getFlavor, type FlavorRecord } from './flavors.js';
 import type { ComputeSide, SandboxCloud, ServerAddress } from './cloud.js';
 import { NovaProxy } from './compute-proxy.js';
+import { ServerRows } from './compute-rows.js';
 import { isoNoZone, isoZ, type CreationKey, type Resource } from './store.js';
 import {
   DEFAULT_QUOTAS, HOST, quotaClassKeys, quotaDefaults, flavorView, normalizeIPv6, generateX509Keypair, instanceActionView, keypairFacts, links, matchesStatus,
-  quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
+  needsSettle, quotaKeys, quotaLimits, serverGroupView, serverStatus, serverView, settle, sshFingerprint, x509Fingerprint,
   type InstanceActionRecord, type KeypairRecord, type QuotaRecord, type ServerGroupRecord, type ServerRecord, type VmState,
 } from './compute-views.js';
 import { generateSshKeypair } from '../../src/keypairs.js';
@@ -140,6 +141,9 @@ const PAGE_ONLY_QUERY = new Set(['limit', 'marker', 'sort_key', 'sort_dir', 'all
 export class SandboxCompute implements ComputeDriver {
   private readonly proxy: NovaProxy;
 
+  /** Server rows of lists, parsed and viewed once while unchanged. */
+  private readonly rows = new ServerRows();
+
   constructor(readonly cloud: SandboxCloud) {
     this.proxy = new NovaProxy(cloud);
   }
@@ -160,8 +164,14 @@ export class SandboxCompute implements ComputeDriver {
     return s.networked ? this.cloud.network.serverAddresses(s.id) : {};
   }
 
-  private view(ctx: Ctx, s: ServerRecord, inList = false) {
-    return serverView(s, { ctx, isAdmin: auth(ctx).isAdmin, addresses: this.addresses(s), inList });
+  private view(ctx: Ctx, s: ServerRecord, inList = false, addresses = this.addresses(s)) {
+    return serverView(s, { ctx, isAdmin: auth(ctx).isAdmin, addresses, inList });
+  }
+
+  /** The addresses of each server of a list, looked up for all of them at once. */
+  private addressesOf(servers: readonly ServerRecord[]): (s: ServerRecord) => Record<string, ServerAddress[]> {
+    const byId = this.cloud.network.serversAddresses(servers.filter((s) => s.networked).map((s) => s.id));
+    return (s) => byId.get(s.id) ?? {};
   }
 
   private record(ctx: Ctx, s: { id: string; project_id: string }, action: string, message: string | null = null): void {
@@ -687,9 +697,12 @@ export class SandboxCompute implements ComputeDriver {
     const before = str('changes-before');
     if (before && atLeast(mv, '2.66')) servers = servers.filter((s) => Date.parse(s.updated_at) <= Date.parse(before));
     const ip = regex('ip');
-    if (ip) servers = servers.filter((s) => Object.values(this.addresses(s)).flat().some((x) => x.version === 4 && ip.test(x.addr)));
     const ip6 = regex('ip6');
-    if (ip6) servers = servers.filter((s) => Object.values(this.addresses(s)).flat().some((x) => x.version === 6 && ip6.test(x.addr)));
+    if (ip || ip6) {
+      const addresses = this.addressesOf(servers);
+      if (ip) servers = servers.filter((s) => Object.values(addresses(s)).flat().some((x) => x.version === 4 && ip.test(x.addr)));
+      if (ip6) servers = servers.filter((s) => Object.values(addresses(s)).flat().some((x) => x.version === 6 && ip6.test(x.addr)));
+    }
     if (a.isAdmin) {
       const host = str('host');
       if (host) servers = servers.filter(() => host === HOST);
@@ -784,8 +797,9 @@ export class SandboxCompute implements ComputeDriver {
       if (!after) throw Fault.badRequest(`marker [${marker}] not found`);
     }
     // One more than the page tells whether another page follows.
-    const rows = this.store.pageByCreation<ServerRecord>('server', { projectId: scope, newestFirst, after, limit: limit + 1 });
-    const items = rows.slice(0, limit).map((s) => settle(this.store, s));
+    const rows = this.store.pageByCreation<ServerRecord>('server', { projectId: scope, newestFirst, after, limit: limit + 1, parse: this.rows.parse });
+    // The records are shared (compute-rows.ts): one that settles now is copied first.
+    const items = rows.slice(0, limit).map((s) => (needsSettle(s) ? settle(this.store, structuredClone(s)) : s));
     return { items, more: rows.length > limit && items.length > 0 };
   }
 
@@ -804,7 +818,17 @@ export class SandboxCompute implements ComputeDriver {
   async listServersDetail(req: ComputeRequest<'listServersDetail'>): Promise<ComputeResponse<'listServersDetail'>> {
     const ctx = req.context;
     const { items, extra } = this.page(ctx, req.query as Record<string, unknown>);
-    return out({ servers: items.map((s) => this.view(ctx, s, true)), ...extra });
+    const addresses = this.addressesOf(items);
+    const isAdmin = auth(ctx).isAdmin;
+    return out({
+      servers: items.map((s) => {
+        const a = addresses(s);
+        // Everything serverView reads besides the record.
+        const key = JSON.stringify([ctx.microversion, isAdmin, ctx.endpoint, a]);
+        return this.rows.view(s, key, () => serverView(s, { ctx, isAdmin, addresses: a, inList: true }));
+      }),
+      ...extra,
+    });
   }
 
   async showServer(req: ComputeRequest<'showServer'>): Promise<ComputeResponse<'showServer'>> {

@@ -70,6 +70,8 @@ export interface CreationPage {
   /** Only those after this one in that order (a marker's key). */
   after?: CreationKey;
   limit: number;
+  /** Makes a row's document from its JSON (default JSON.parse): a caller may hand back one it parsed before. */
+  parse?: (data: string) => unknown;
 }
 
 /** ISO time without zone, as Nova and Cinder write it (`2024-05-01T10:11:12.000000`). */
@@ -238,6 +240,26 @@ export class SandboxStore {
   listBy<T extends Resource>(kind: string, field: keyof T & string, value: unknown): T[] {
     const kc = this.scan(kind);
     if (!kc) return this.list<T>(kind, { where: (r) => r[field] === value });
+    return this.matchesBy(kc, field, value).map((c) => JSON.parse(c.data) as T);
+  }
+
+  /**
+   * For each of `values` in turn, calls `visit` with the kind's documents
+   * whose top-level `field` is that value, in creation order, without copying
+   * them: listBy for a whole page of rows (the ports of 100 servers) with one
+   * look at the scan cache, and no JSON.parse per match. `visit` must neither
+   * change nor keep the document.
+   */
+  forEachBy<T extends Resource>(kind: string, field: keyof T & string, values: Iterable<unknown>, visit: (r: Readonly<T>, value: unknown) => void): void {
+    const kc = this.scan(kind);
+    for (const value of values) {
+      if (!kc) for (const r of this.list<T>(kind, { where: (d) => d[field] === value })) visit(r, value);
+      else for (const c of this.matchesBy(kc, field, value)) visit(c.doc as T, value);
+    }
+  }
+
+  /** The cached documents whose `field` is `value`, in creation order, through the field's index (built on first use). */
+  private matchesBy(kc: KindCache, field: string, value: unknown): CachedDoc[] {
     let index = kc.by.get(field);
     if (!index) {
       index = new Map();
@@ -247,8 +269,7 @@ export class SandboxStore {
     const ids = index.get(value);
     if (!ids) return [];
     // A set's order is insertion order; a put that changed the field appended its id, so order by seq.
-    const matches = [...ids].map((id) => kc.docs.get(id)!).sort((a, b) => a.seq - b.seq);
-    return matches.map((c) => JSON.parse(c.data) as T);
+    return [...ids].map((id) => kc.docs.get(id)!).sort((a, b) => a.seq - b.seq);
   }
 
   /** The document's place in creation order, if it is of the kind (and of the project, when one is given). */
@@ -279,7 +300,8 @@ export class SandboxStore {
     }
     const rows = this.db.all<{ data: string }>(
       `SELECT data FROM sandbox_resources WHERE ${where.join(' AND ')} ORDER BY created_at ${dir}, seq ${dir} LIMIT ?`, ...params, page.limit);
-    return rows.map((r) => JSON.parse(r.data) as T);
+    const parse = page.parse ?? JSON.parse;
+    return rows.map((r) => parse(r.data) as T);
   }
 
   count(kind: string, projectId?: string | null): number {

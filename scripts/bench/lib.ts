@@ -1,4 +1,4 @@
-/** What every part of `make bench` shares: spawning servers, timing, percentiles, RSS. */
+/** What every part of `make bench` shares: spawning servers, medians, RSS. */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,12 +9,6 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-/** Nearest-rank percentile (p in 0..100); with fewer than 100 samples p99 is the slowest one. */
-export function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
 /** Rounded for reports: 3 significant digits is all these machines can tell apart. */
@@ -66,21 +60,6 @@ app.use((ctx) => { ctx.body = { ok: true }; });
 const s = app.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
 process.on('SIGTERM', () => process.exit(0));
 `;
-
-/** Runs `call` `count` times with `concurrency` in flight, stopping early at `deadline` (performance.now()). */
-export async function drive(count: number, concurrency: number, call: (i: number) => Promise<void>, deadline = Infinity): Promise<{ done: number; seconds: number }> {
-  let next = 0;
-  let done = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count && performance.now() < deadline) {
-      const i = next++;
-      await call(i);
-      done++;
-    }
-  }));
-  return { done, seconds: (performance.now() - t0) / 1000 };
-}
 
 export function log(line: string): void {
   console.log(`bench: ${line}`);

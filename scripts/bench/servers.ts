@@ -1,15 +1,19 @@
 /**
- * Servers at scale, through the real HTTP API of a spawned `stackgate serve`:
+ * Servers at scale, through the real HTTP API of a spawned `stackgate serve`,
+ * with Debian's wrk as the client (scripts/bench/wrk.ts):
  *
- *   create   POST /compute/v2.1/servers, `count` times with a few clients in
- *            flight → servers/s, per block of 100 too (it slows as the store
- *            grows); baseline: the same client POSTing the same body to a bare
- *            Koa route that does one SQLite insert of a document as large as a
- *            sandbox server record (same table layout, WAL, one transaction).
- *   list     GET /compute/v2.1/servers/detail?limit=100, first page and a
- *            `marker` page alternately, one client → p50/p99 ms, with 100,
- *            1,000 and 10,000 servers in the store; baselines: the 100-server
- *            figure, and a bare Koa route answering the same 100-server body.
+ *   create   POST /compute/v2.1/servers by wrk with a few connections, in
+ *            short runs until about 1,000 servers (after 100 untimed ones)
+ *            → servers/s, per run too (it slows as the store grows); baseline,
+ *            run by run in turn with it: the same requests to a bare Koa route
+ *            that does one SQLite insert of a document as large as a sandbox
+ *            server record (same table layout, WAL, one transaction).
+ *   list     GET /compute/v2.1/servers/detail?limit=100, the first page and
+ *            its `marker` page in turn, one connection → p50/p99 ms, with 100,
+ *            about 1,000 and 10,000 servers in the store; baselines: the
+ *            100-server figure, and a bare Koa route answering the same
+ *            100-server body (an object Koa serialises per request), run by
+ *            run in turn with the gateway.
  *
  * The store is filled to 10,000 by cloning the API-made servers (and their
  * ports and create actions) with new ids, names, MACs and addresses through
@@ -23,21 +27,29 @@ import { SandboxStore, isoZ, type Resource } from '../../drivers/sandbox/store.j
 import type { PortRecord } from '../../drivers/sandbox/cloud.js';
 import type { ServerRecord } from '../../drivers/sandbox/compute-views.js';
 import { startGateway, type BenchGateway } from './gateway.js';
-import { drive, log, percentile, round, rssMb, start } from './lib.js';
+import { log, median, round, rssMb, start, type Started } from './lib.js';
+import { alternate, wrk, type WrkRequest, type WrkResult } from './wrk.js';
 
 export interface ServerBenchOptions {
   /** Data dir made by initDataDir, and its config. */
   dir: string;
   config: string;
-  /** Servers made through the API (1,000). */
+  /** Servers made through the API (about 1,000: creates run by time). */
   create: number;
   /** Servers in the store for the large listing (10,000). */
   fill: number;
-  /** Clients in flight while creating. */
-  concurrency: number;
-  /** Stop creating after this long, whatever the count. */
+  /** wrk connections while creating. */
+  connections: number;
+  /** Stop creating after this long, whatever the count; each wrk run of creates lasts createRunSeconds. */
   createSeconds: number;
+  createRunSeconds: number;
+  /** Seconds of each listing run; runs of gateway and baseline in turn with 10,000 servers. */
+  listSeconds: number;
+  rounds: number;
 }
+
+/** About the mean size of a sandbox server record (JSON), the baseline's insert. */
+const SERVER_DOC_BYTES = 1200;
 
 const BARE_INSERT = `
 import Koa from 'koa';
@@ -81,39 +93,35 @@ const s = app.listen(0, '127.0.0.1', () => console.log('listening on http://127.
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-interface Latency { requests: number; p50Ms: number; p99Ms: number; firstPageP50Ms: number; markerPageP50Ms: number; bodyBytes: number }
+interface Latency { runs: number; seconds: number; requests: number; p50Ms: number; p99Ms: number; bodyBytes: number }
 
-/** GET base+path, one at a time, alternating the first page and the page after its marker, until n requests or the deadline. */
-async function listLatency(base: string, token: string | null, n: number, seconds: number): Promise<Latency & { firstPage: string }> {
-  const path = '/compute/v2.1/servers/detail?limit=100';
-  const headers: Record<string, string> = token ? { 'x-auth-token': token, accept: 'application/json' } : { accept: 'application/json' };
-  const get = async (p: string): Promise<{ ms: number; text: string }> => {
-    const t0 = performance.now();
+/** The list's first page, and the page after its marker, taken once each untimed (the first read settles servers out of BUILD, one write each). */
+async function listPages(base: string, token: string | null): Promise<{ first: string; requests: WrkRequest[] }> {
+  const headers: Record<string, string> = token ? { 'X-Auth-Token': token, Accept: 'application/json' } : { Accept: 'application/json' };
+  const get = async (p: string) => {
     const res = await fetch(base + p, { headers });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`bench GET ${p}: ${res.status} ${text.slice(0, 200)}`);
-    return { ms: performance.now() - t0, text };
+    return text;
   };
-  // Untimed: the first read settles servers out of BUILD (one write each) and warms the route.
-  const first = await get(path);
-  await get(path);
-  const page = JSON.parse(first.text) as { servers: unknown[]; servers_links?: { href: string }[] };
-  const next = page.servers_links?.[0]?.href;
-  const markerPath = next ? '/compute/v2.1/servers/detail' + new URL(next).search : path;
-  const firstMs: number[] = [];
-  const markerMs: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  for (let i = 0; i < n && performance.now() < deadline; i++) {
-    if (i % 2 === 0) firstMs.push((await get(path)).ms);
-    else markerMs.push((await get(markerPath)).ms);
-  }
-  const all = [...firstMs, ...markerMs];
+  const first = await get(LIST_PATH);
+  const next = (JSON.parse(first) as { servers_links?: { href: string }[] }).servers_links?.[0]?.href;
+  const markerPath = next ? '/compute/v2.1/servers/detail' + new URL(next).search : LIST_PATH;
+  await get(markerPath);
+  return { first, requests: [{ path: LIST_PATH, headers }, { path: markerPath, headers }] };
+}
+
+const LIST_PATH = '/compute/v2.1/servers/detail?limit=100';
+
+/** wrk with one connection, the first page and the marker page in turn; p50/p99 are the medians over runs. */
+function latency(runs: WrkResult[], bodyBytes: number): Latency {
   return {
-    requests: all.length, p50Ms: round(percentile(all, 50)), p99Ms: round(percentile(all, 99)),
-    firstPageP50Ms: round(percentile(firstMs, 50)), markerPageP50Ms: markerMs.length ? round(percentile(markerMs, 50)) : 0,
-    bodyBytes: Buffer.byteLength(first.text), firstPage: first.text,
+    runs: runs.length, seconds: round(runs.reduce((n, r) => n + r.seconds, 0)), requests: runs.reduce((n, r) => n + r.requests, 0),
+    p50Ms: round(median(runs.map((r) => r.p50Ms)), 2), p99Ms: round(median(runs.map((r) => r.p99Ms)), 2), bodyBytes,
   };
 }
+
+const listRun = (base: string, requests: WrkRequest[], seconds: number) => () => wrk({ base, requests, seconds, connections: 1 });
 
 /** Flavor, image and a /16 network for many servers, and quotas out of the way. */
 async function setUp(g: BenchGateway): Promise<{ flavorRef: string; imageRef: string; networkId: string }> {
@@ -129,8 +137,8 @@ async function setUp(g: BenchGateway): Promise<{ flavorRef: string; imageRef: st
   return { flavorRef: flavor.id, imageRef: image.id, networkId: net.network.id };
 }
 
-/** Clones the API-made servers (with ports and create actions) until the store holds `target`; returns the mean server document size. */
-export function fillStore(dbPath: string, target: number): { added: number; seconds: number; serverDocBytes: number } {
+/** Clones the API-made servers (with ports and create actions) until the store holds `target`; says how many there were before. */
+export function fillStore(dbPath: string, target: number): { before: number; added: number; seconds: number; serverDocBytes: number } {
   const t0 = performance.now();
   const db = new SqliteStore(dbPath);
   try {
@@ -166,7 +174,7 @@ export function fillStore(dbPath: string, target: number): { added: number; seco
         if (action) store.insert<Action>('instance_action', { ...structuredClone(action), id: store.newId(), server_id: id });
       }
     });
-    return { added: add, seconds: (performance.now() - t0) / 1000, serverDocBytes: Math.round(docBytes) };
+    return { before: servers.length, added: add, seconds: (performance.now() - t0) / 1000, serverDocBytes: Math.round(docBytes) };
   } finally {
     db.close();
   }
@@ -174,96 +182,103 @@ export function fillStore(dbPath: string, target: number): { added: number; seco
 
 export async function benchServers(o: ServerBenchOptions): Promise<Record<string, unknown>> {
   const dbPath = join(o.dir, 'stackgate.db');
+  const bareDb = join(o.dir, 'bare-insert.db');
   let g = await startGateway(o.config);
+  const others: Started[] = [];
   const results: Record<string, unknown> = {};
   try {
     const { flavorRef, imageRef, networkId } = await setUp(g);
-    const createBody = (i: number) => JSON.stringify({ server: { name: `bench-${i}`, flavorRef, imageRef, networks: [{ uuid: networkId }] } });
+    // Names cycle through 100: wrk sends a fixed set of requests in turn.
+    const createBodies = Array.from({ length: 100 }, (_, i) => JSON.stringify({ server: { name: `bench-${i}`, flavorRef, imageRef, networks: [{ uuid: networkId }] } }));
+    const createRequests = (token: string): WrkRequest[] => createBodies.map((body) => ({
+      method: 'POST', path: '/compute/v2.1/servers', headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' }, body,
+    }));
 
-    // Create in blocks of 100, listing once with 100 in the store.
-    const blockRates: number[] = [];
-    let created = 0;
-    let createSeconds = 0;
-    let list100: Latency | undefined;
-    const deadline = performance.now() + o.createSeconds * 1000;
+    // The first 100 untimed, one at a time, for the listing with 100 in the store.
+    for (const body of createBodies) await g.api('POST', '/compute/v2.1/servers', JSON.parse(body));
+    const p100 = await listPages(g.url, g.token);
+    const list100 = latency([await listRun(g.url, p100.requests, o.listSeconds)()], Buffer.byteLength(p100.first));
+    log(`servers: list detail limit=100 with 100 in store   p50 ${list100.p50Ms} ms  p99 ${list100.p99Ms} ms  (${list100.requests} requests)`);
+
+    // Creates in runs of createRunSeconds, in turn with the baseline (a bare Koa route doing one
+    // SQLite insert of a document as large as a server's), until `create` servers or createSeconds.
+    const bare = await start(['--input-type=module', '-e', BARE_INSERT], { BENCH_DB: bareDb, BENCH_PAD: String(SERVER_DOC_BYTES) });
+    others.push(bare);
     const gw = g;
+    const createRuns: WrkResult[] = [];
+    const bareRuns: WrkResult[] = [];
+    let created = 100;
+    const deadline = performance.now() + o.createSeconds * 1000;
     while (created < o.create && performance.now() < deadline) {
-      const block = Math.min(100, o.create - created);
-      const base = created;
-      const r = await drive(block, o.concurrency, async (i) => {
-        const res = await fetch(`${gw.url}/compute/v2.1/servers`, { method: 'POST', headers: { 'x-auth-token': gw.token, 'content-type': 'application/json' }, body: createBody(base + i) });
-        const text = await res.text();
-        if (res.status !== 202) throw new Error(`bench create server: ${res.status} ${text.slice(0, 300)}`);
-      }, deadline);
-      created += r.done;
-      createSeconds += r.seconds;
-      blockRates.push(round(r.done / r.seconds));
-      log(`servers: created ${created}/${o.create}  (${round(r.done / r.seconds)}/s for the last ${r.done})`);
-      if (created === 100 && !list100) {
-        const { firstPage: _page100, ...l } = await listLatency(g.url, g.token, 200, 15);
-        list100 = l;
-        log(`servers: list detail limit=100 with 100 in store   p50 ${list100.p50Ms} ms  p99 ${list100.p99Ms} ms  (${list100.requests} requests)`);
-      }
+      const r = await wrk({ base: gw.url, requests: createRequests(gw.token), seconds: o.createRunSeconds, connections: o.connections });
+      createRuns.push(r);
+      created += r.requests;
+      bareRuns.push(await wrk({ base: bare.url, requests: createRequests(gw.token), seconds: o.createRunSeconds, connections: o.connections }));
+      log(`servers: created ${created}  (${round(r.perSecond)}/s in the last ${r.requests}; bare Koa + 1 insert ${round(bareRuns[bareRuns.length - 1]!.perSecond)}/s)`);
     }
-    const createRate = created / createSeconds;
-    const { firstPage: _page1k, ...list1k } = await listLatency(g.url, g.token, 100, 20);
-    log(`servers: list detail limit=100 with ${created} in store  p50 ${list1k.p50Ms} ms  p99 ${list1k.p99Ms} ms  (${list1k.requests} requests)`);
+    await bare.stop();
+    rmSync(bareDb, { force: true });
+    const perSecond = (runs: WrkResult[]) => runs.reduce((n, r) => n + r.requests, 0) / runs.reduce((n, r) => n + r.seconds, 0);
+    const createRate = perSecond(createRuns);
+    const bareRate = perSecond(bareRuns);
+
+    const p1k = await listPages(g.url, g.token);
+    const list1k = latency([await listRun(g.url, p1k.requests, o.listSeconds)()], Buffer.byteLength(p1k.first));
+    log(`servers: list detail limit=100 with ~${created} in store  p50 ${list1k.p50Ms} ms  p99 ${list1k.p99Ms} ms  (${list1k.requests} requests)`);
     const rssAt1k = rssMb(g.pid);
     await g.stop();
 
     // Fill to 10,000 with the gateway stopped.
     const fill = fillStore(dbPath, o.fill);
-    log(`servers: cloned ${fill.added} servers (with ports and actions) into the store in ${round(fill.seconds)} s`);
-
-    // Baseline for create: the same client, body and concurrency against one SQLite insert per POST.
-    const bareDb = join(o.dir, 'bare-insert.db');
-    const bare = await start(['--input-type=module', '-e', BARE_INSERT], { BENCH_DB: bareDb, BENCH_PAD: String(fill.serverDocBytes) });
-    const bareRun = await drive(created, o.concurrency, async (i) => {
-      const res = await fetch(`${bare.url}/compute/v2.1/servers`, { method: 'POST', headers: { 'x-auth-token': gw.token, 'content-type': 'application/json' }, body: createBody(i) });
-      await res.arrayBuffer();
-      if (res.status !== 202) throw new Error(`bench bare insert: ${res.status}`);
-    });
-    await bare.stop();
-    rmSync(bareDb, { force: true });
-    const bareRate = bareRun.done / bareRun.seconds;
+    created = fill.before;
+    log(`servers: ${fill.before} in the store, cloned ${fill.added} more (with ports and actions) in ${round(fill.seconds)} s`);
     results.serverCreate = {
-      servers: created, seconds: round(createSeconds), perSecond: round(createRate), perSecondByBlockOf100: blockRates,
-      bareKoaSqliteInsertPerSecond: round(bareRate), ratio: round(createRate / bareRate, 3), concurrency: o.concurrency,
-      note: 'POST /compute/v2.1/servers (one port on a /16 network, image, smallest flavor; sandbox buildDelayMs 10) via the real HTTP API of a spawned gateway; '
-        + `baseline: the same client and body POSTed to a bare Koa route doing one SQLite insert (WAL, same table and indexes) of a ${fill.serverDocBytes}-byte document, the mean sandbox server record size`,
+      servers: created, seconds: round(createRuns.reduce((n, r) => n + r.seconds, 0)), perSecond: round(createRate),
+      perSecondByRun: createRuns.map((r) => round(r.perSecond)), bareKoaSqliteInsertPerSecond: round(bareRate), ratio: round(createRate / bareRate, 3),
+      connections: o.connections,
+      note: `POST /compute/v2.1/servers (one port on a /16 network, image, smallest flavor; sandbox buildDelayMs 10) by wrk -c ${o.connections} against a spawned gateway, `
+        + `in ${o.createRunSeconds}-s runs after 100 untimed creates; baseline in turn with it: the same requests to a bare Koa route doing one SQLite insert (WAL, same table and indexes) `
+        + `of a ${SERVER_DOC_BYTES}-byte document (sandbox server records here: ${fill.serverDocBytes} bytes on average)`,
     };
-    log(`servers: create ${round(createRate)}/s (${created} in ${round(createSeconds)} s)  bare Koa + 1 SQLite insert ${round(bareRate)}/s  ratio ${round(createRate / bareRate, 3)}`);
+    log(`servers: create ${round(createRate)}/s  bare Koa + 1 SQLite insert ${round(bareRate)}/s  ratio ${round(createRate / bareRate, 3)}`);
 
-    // List with 10,000 servers.
+    // List with 10,000 servers, in turn with a bare Koa route answering the same 100-server
+    // body (Koa stringifies it per request).
     g = await startGateway(o.config);
     const startMs10k = g.ms;
-    const { firstPage, ...list10k } = await listLatency(g.url, g.token, 60, 60);
-    log(`servers: list detail limit=100 with ${o.fill} in store  p50 ${list10k.p50Ms} ms  p99 ${list10k.p99Ms} ms  (${list10k.requests} requests)`);
-    const rssAt10k = rssMb(g.pid);
-    await g.stop();
-
-    // Baseline for list: a bare Koa route answering the same 100-server body (Koa stringifies it per request, as the gateway does).
+    const p10k = await listPages(g.url, g.token);
     const pageFile = join(o.dir, 'page.json');
-    writeFileSync(pageFile, firstPage);
+    writeFileSync(pageFile, p10k.first);
     const barePage = await start(['--input-type=module', '-e', BARE_PAGE], { BENCH_PAGE: pageFile });
-    const { firstPage: _b, ...bareList } = await listLatency(barePage.url, null, 200, 10);
+    others.push(barePage);
+    const bareList = await listPages(barePage.url, null);
+    const r = await alternate(o.rounds, {
+      gateway: listRun(g.url, p10k.requests, o.listSeconds),
+      bare: listRun(barePage.url, bareList.requests, o.listSeconds),
+    });
     await barePage.stop();
-    log(`servers: bare Koa, same ${round(list10k.bodyBytes / 1024)} KB body   p50 ${bareList.p50Ms} ms  p99 ${bareList.p99Ms} ms`);
+    const list10k = latency(r.gateway, Buffer.byteLength(p10k.first));
+    const bareLatency = latency(r.bare, Buffer.byteLength(bareList.first));
+    log(`servers: list detail limit=100 with ${o.fill} in store  p50 ${list10k.p50Ms} ms  p99 ${list10k.p99Ms} ms   bare Koa, same ${round(list10k.bodyBytes / 1024)} KB body  p50 ${bareLatency.p50Ms} ms  p99 ${bareLatency.p99Ms} ms  ratio ${round(list10k.p50Ms / bareLatency.p50Ms, 2)}`);
+    const rssAt10k = rssMb(g.pid);
 
     results.serverList = {
-      request: 'GET /compute/v2.1/servers/detail?limit=100, and the page after its marker, alternately, one client',
+      request: 'GET /compute/v2.1/servers/detail?limit=100 and the page after its marker, in turn, by wrk with one connection',
       with100: list100, [`with${created}`]: list1k, [`with${o.fill}`]: list10k,
-      bareKoaSameBody: { requests: bareList.requests, p50Ms: bareList.p50Ms, p99Ms: bareList.p99Ms },
-      p50Ratio10kVs100: list100 ? round(list10k.p50Ms / list100.p50Ms) : null,
-      p50Ratio10kVsBareKoa: round(list10k.p50Ms / bareList.p50Ms),
+      bareKoaSameBody: bareLatency,
+      p50Ratio10kVs100: round(list10k.p50Ms / list100.p50Ms, 2),
+      p50Ratio10kVsBareKoa: round(list10k.p50Ms / bareLatency.p50Ms, 2),
+      target10kVsBareKoa: 1.3,
       gatewayStartMsWith10k: Math.round(startMs10k),
       note: `first ${created} servers through the API, the rest cloned from them (server, port, create action; new ids, names, MACs, addresses) `
-        + 'by SandboxStore.insert from the bench process with the gateway stopped; two untimed warm-up requests per point (the first settles BUILD servers)',
+        + 'by SandboxStore.insert from the bench process with the gateway stopped; both pages fetched once untimed first (the first read settles BUILD servers); '
+        + `with ${o.fill}: ${o.rounds} runs of ${o.listSeconds} s each for the gateway and the bare route in turn, medians of the runs' p50 and p99`,
     };
     results.rssWithServers = { [`with${created}Mb`]: rssAt1k, [`with${o.fill}AfterListingMb`]: rssAt10k };
     log(`servers: RSS ${rssAt1k} MB with ${created} servers, ${rssAt10k} MB with ${o.fill} after listing`);
   } finally {
     await g.stop();
+    for (const p of others) await p.stop();
   }
   return results;
 }

@@ -10,6 +10,8 @@ import type { AuthPlugin, PasswordLogin } from './auth.js';
 import { IdentityStore, type Assignment, type Entity } from './store.js';
 import { TokenError, TokenSealer, newAuditId, type TokenClaims } from './tokens.js';
 import { hashPassword, verifyPassword } from './passwords.js';
+import { VerifiedPasswordCache } from './password-cache.js';
+import { ValidatedTokenCache } from './token-cache.js';
 
 export const DEFAULT_DOMAIN = 'default';
 
@@ -62,13 +64,30 @@ export function keystoneTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+export interface IdentityOptions {
+  /** How long a verified password is remembered (src/identity/password-cache.ts); 0 or unset: not at all. */
+  passwordCacheSeconds?: number;
+  /**
+   * The store's changeEpoch (src/store/store.ts): with it, validated
+   * tokens are remembered while it stays the same (src/identity/token-cache.ts).
+   */
+  changes?: () => string;
+}
+
 export class IdentityService {
+  readonly passwordCache: VerifiedPasswordCache;
+  private readonly tokenCache?: ValidatedTokenCache;
+
   constructor(
     readonly store: IdentityStore,
     private readonly sealer: TokenSealer,
     private readonly plugins: readonly AuthPlugin[],
     readonly tokenTtlMs: number,
-  ) {}
+    options: IdentityOptions = {},
+  ) {
+    this.passwordCache = new VerifiedPasswordCache((options.passwordCacheSeconds ?? 0) * 1000);
+    if (options.changes) this.tokenCache = new ValidatedTokenCache(options.changes);
+  }
 
   // ---- lookups -----------------------------------------------------------
 
@@ -199,7 +218,7 @@ export class IdentityService {
       user = domain ? this.userByName(domain.id, login.userName) : undefined;
     }
     if (!user) return 'unknown';
-    if (!(await verifyPassword(login.password, user.password_hash))) return 'denied';
+    if (!(await this.passwordCache.verify(login.password, user.password_hash, verifyPassword))) return 'denied';
     return { user };
   }
 
@@ -274,6 +293,18 @@ export class IdentityService {
 
   /** Opens and checks a token: any problem is a 401 (never a 500). */
   validate(token: string): ValidToken {
+    const cache = this.tokenCache;
+    if (!cache) return this.check(token);
+    const signature = cache.signature();
+    const known = cache.get(token, signature, Date.now());
+    if (known) return known;
+    const valid = this.check(token);
+    cache.set(token, signature, valid);
+    return valid;
+  }
+
+  /** validate without the cache. */
+  private check(token: string): ValidToken {
     let claims: TokenClaims;
     try {
       claims = this.sealer.open(token);

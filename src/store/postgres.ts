@@ -157,6 +157,8 @@ export class PostgresStore implements Store {
   private epochFresh = false;
   /** Transactions that threw (and so were rolled back), for readEpoch. */
   private rollbacks = 0;
+  /** Writes through this connection, for changeEpoch. */
+  private writes = 0;
 
   constructor(private readonly opts: PostgresStoreOptions) {
     const PQ = loadBinding();
@@ -267,6 +269,7 @@ export class PostgresStore implements Store {
   run(sql: string, ...params: unknown[]): { changes: number } {
     // A write outside a transaction is one of its own, so that it takes the write lock and bumps the epoch.
     if (this.depth === 0) return this.tx(() => this.run(sql, ...params));
+    this.writes++;
     this.execute(sql, params);
     this.wrote = true;
     return { changes: Number(this.pq.cmdTuples() || 0) };
@@ -339,6 +342,10 @@ export class PostgresStore implements Store {
       if (this.depth === 0) queueMicrotask(() => { if (this.depth === 0) this.epochFresh = false; });
     }
     return `${this.generation}:${this.rollbacks}`;
+  }
+
+  changeEpoch(): string {
+    return `${this.readEpoch()}:${this.writes}`;
   }
 
   /** The owner's migrations above its recorded version, in one transaction under the write lock. */

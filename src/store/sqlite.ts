@@ -23,6 +23,8 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   /** Transactions that threw (and so were rolled back), for readEpoch. */
   private rollbacks = 0;
+  /** Writes through this connection, for changeEpoch. */
+  private writes = 0;
   /** data_version as read in this synchronous stretch of code (null: read it again). */
   private dataVersion: string | null = null;
 
@@ -72,6 +74,10 @@ export class SqliteStore implements Store {
     return `${this.dataVersion}:${this.rollbacks}`;
   }
 
+  changeEpoch(): string {
+    return `${this.readEpoch()}:${this.writes}`;
+  }
+
   get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
     try {
       return this.stmt(sql).get(...params) as T | undefined;
@@ -89,6 +95,7 @@ export class SqliteStore implements Store {
   }
 
   run(sql: string, ...params: unknown[]): { changes: number } {
+    this.writes++;
     try {
       return { changes: this.stmt(sql).run(...params).changes };
     } catch (err) {
@@ -102,6 +109,7 @@ export class SqliteStore implements Store {
    * starting together on one file apply each migration once.
    */
   migrate(owner: string, migrations: readonly Migration[]): void {
+    this.writes++;
     this.db.transaction(() => {
       const row = this.db.prepare('SELECT version FROM schema_versions WHERE owner = ?').get(owner) as { version: number } | undefined;
       const current = row?.version ?? 0;

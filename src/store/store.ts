@@ -46,6 +46,12 @@ export interface Store {
    * it gets no such caching.
    */
   readEpoch?(): string;
+  /**
+   * readEpoch, and also moved by every write through this connection: for
+   * caches of whole answers (validated tokens) that nothing may go stale
+   * under, where readEpoch suits readers that keep their own rows in step.
+   */
+  changeEpoch?(): string;
 }
 
 /** A duplicate primary or unique key, in either engine. */

@@ -252,6 +252,30 @@ describe('sandbox: compute', function () {
     expect((await h.request('GET', `/compute/v2.1/servers/${s.id}`)).status).to.equal(404);
   });
 
+  it('servers/detail reuses unchanged rows yet shows each change at once: BUILD → ACTIVE, a rename, another microversion', async function () {
+    needsImage(this);
+    const c = await server({ name: 'rows-a' });
+    // The newest server comes first: a plain page, the path that reuses rows.
+    const listed = async (headers = mv('2.37')) => {
+      const s = (await ok('GET', '/compute/v2.1/servers/detail?limit=1', { headers })).servers[0] as Json;
+      expect(s.id).to.equal(c.id);
+      return s;
+    };
+    let s = await listed();
+    for (let i = 0; i < 50 && s.status === 'BUILD'; i++) {
+      await sleep(50);
+      s = await listed();
+    }
+    expect(s).to.include({ status: 'ACTIVE', name: 'rows-a' });
+    expect(await listed()).to.deep.equal((await ok('GET', `/compute/v2.1/servers/${c.id}`, { headers: mv('2.37') })).server);
+    await ok('PUT', `/compute/v2.1/servers/${c.id}`, { headers: mv('2.37'), body: { server: { name: 'rows-b' } } });
+    expect(await listed()).to.include({ name: 'rows-b' });
+    expect((await listed(mv('2.47'))).flavor).to.include({ original_name: 'm1.tiny' });
+    expect((await listed()).flavor).to.have.property('id', '1');
+    expect(await listed(mv('2.47'))).to.deep.equal((await ok('GET', `/compute/v2.1/servers/${c.id}`, { headers: mv('2.47') })).server);
+    await ok('DELETE', `/compute/v2.1/servers/${c.id}`, {}, 204);
+  });
+
   it('servers: microversion-dependent fields (description 2.19, tags 2.26, embedded flavor 2.47, locked 2.9)', async function () {
     needsImage(this);
     const c = await server({ description: 'd', tags: ['t1'] }, mv('2.52'));

@@ -15,6 +15,8 @@ describe('config', () => {
     const c = loadConfig();
     expect(c.listen).to.deep.equal({ host: '127.0.0.1', port: 8000 });
     expect(c.backend).to.equal('sandbox');
+    expect(c.identity.passwordCacheSeconds).to.equal(300);
+    expect(loadConfig({ overrides: { identity: { passwordCacheSeconds: 0 } } }).identity.passwordCacheSeconds).to.equal(0);
   });
 
   it('regions: each merges its backend section over the top-level one; bad regions are named', () => {
@@ -57,6 +59,8 @@ describe('config', () => {
     ['a postgres store without a url', 'store: {engine: postgres}', /store\.url: store\.engine 'postgres' needs a url/],
     ['a store url that is not PostgreSQL', 'store: {engine: postgres, url: "mysql://db/x"}', /store\.url: must match/],
     ['an unknown store engine', 'store: {engine: mongodb}', /store\.engine: must be equal to one of the allowed values/],
+    ['a negative password cache time', 'identity: {passwordCacheSeconds: -1}', /identity\.passwordCacheSeconds: must be >= 0/],
+    ['a fractional password cache time', 'identity: {passwordCacheSeconds: 1.5}', /identity\.passwordCacheSeconds: must be integer/],
   ];
   for (const [what, text, err] of bad) {
     it(`${what} is an error naming the field`, () => {

@@ -99,6 +99,45 @@ describe('tokens', () => {
       expect(valid.claims.a).to.have.length(1);
     });
 
+    describe('with the validated-token cache (keyed to the store\'s changeEpoch)', () => {
+      function cached(dbPath: string) {
+        const db = new SqliteStore(dbPath);
+        const store = new IdentityStore(db);
+        return { store, identity: new IdentityService(store, new TokenSealer(new KeyRepository(join(dir, 'k')).ensure()), [localAuth], 3600_000, { changes: () => db.changeEpoch() }) };
+      }
+
+      it('a revocation here, in another process, or a disabled user end a token the cache holds', async () => {
+        const { identity: a, store } = cached(join(dir, 'db'));
+        const { user, project } = await bootstrapIdentity(a, { adminPassword: 'pw' });
+        const t1 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        const t2 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        const t3 = a.issue({ user, methods: ['password'], scope: { project } }).token;
+        for (const t of [t1, t2, t3]) expect(a.validate(t).user.id).to.equal(user.id);
+        a.revoke(a.validate(t1));
+        expect(() => a.validate(t1)).to.throw(Unauthorized, /revoked/);
+        expect(a.validate(t2).user.id).to.equal(user.id);
+        const b = await service(join(dir, 'db'));
+        b.revoke(b.validate(t2));
+        expect(() => a.validate(t2)).to.throw(Unauthorized, /revoked/);
+        store.put('user', { ...a.user(user.id)!, enabled: false }, `${user.domain_id}/${user.name}`, 'conflict');
+        expect(() => a.validate(t3)).to.throw(Unauthorized, /disabled/);
+      });
+
+      it('a token the cache holds stops at its expiry; callers get copies', async () => {
+        const { identity } = cached(join(dir, 'db'));
+        const { user, project } = await bootstrapIdentity(identity, { adminPassword: 'pw' });
+        const { token } = identity.issue({ user, methods: ['password'], scope: { project }, expiresAt: Date.now() + 40 });
+        const first = identity.validate(token);
+        first.roles.length = 0;
+        first.user.name = 'changed';
+        const again = identity.validate(token);
+        expect(again.roles).to.not.be.empty;
+        expect(again.user.name).to.equal(user.name);
+        await new Promise((r) => setTimeout(r, 60));
+        expect(() => identity.validate(token)).to.throw(Unauthorized, /expired/);
+      });
+    });
+
     it('a 401 is a Fault, never an internal error, for any garbage', async () => {
       const identity = await service(join(dir, 'db'));
       for (const bad of ['', 'abc', 'AQAAAAE' + 'A'.repeat(80), '%%%%', 'x'.repeat(200)]) {
