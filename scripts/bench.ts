@@ -17,6 +17,8 @@
  *              about 1,000 and 10,000 servers, vs 100 and (at 10,000) a bare Koa
  *              route answering the same body (bench/servers.ts)
  *   images     image upload and download MB/s, vs a plain copy of the file (bench/images.ts)
+ *   stores     server create, servers/detail and token validate on the PostgreSQL
+ *              store vs the same on SQLite, when PostgreSQL is installed (bench/stores.ts)
  *
  * Writes reports/bench.json and a chart of the ratios, reports/bench.svg.
  * Targets: regen < 30 s, start < 1 s, RSS < 150 MB, token rates ≥ 10× Keystone's,
@@ -37,6 +39,7 @@ import { benchServers } from './bench/servers.js';
 import { benchTokens } from './bench/tokens.js';
 import { wrkAvailable } from './bench/wrk.js';
 import { benchImages } from './bench/images.js';
+import { benchStores } from './bench/stores.js';
 import { benchChart } from './bench/chart.js';
 
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
   // With BENCH_ONLY, the other sections keep their last figures.
   const results: Record<string, unknown> = ONLY.size && existsSync(reportPath) ? JSON.parse(readFileSync(reportPath, 'utf8')) as Record<string, unknown> : {};
 
-  if ((section('tokens') || section('servers')) && !wrkAvailable()) {
+  if ((section('tokens') || section('servers') || section('stores')) && !wrkAvailable()) {
     console.error('bench: the HTTP load generator is Debian\'s wrk, which is not installed: apt-get install wrk');
     process.exit(2);
   }
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
   if (section('start')) await benchStart(results);
   if (section('tokens')) await benchTokenSection(results);
   if (section('servers') || section('images')) await benchCloud(results);
+  if (section('stores')) Object.assign(results, await benchStores({ rounds: ROUNDS, seconds: SECONDS, connections: 4 }));
 
   summary(results);
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
@@ -187,6 +191,11 @@ function summary(r: Record<string, unknown>): void {
   rows.push(['image upload (MB/s)', String(get('imageData.uploadMBps')), `stream copy ${get('imageData.streamCopyMBps')}`, String(get('imageData.uploadVsStreamCopy'))]);
   rows.push(['image download (MB/s)', String(get('imageData.downloadMBps')), `stream copy ${get('imageData.streamCopyMBps')}`, String(get('imageData.downloadVsStreamCopy'))]);
   rows.push(['  plain copyFile (MB/s)', String(get('imageData.copyFileMBps')), '', '']);
+  if (get('stores')) {
+    rows.push(['server create, PostgreSQL store (/s)', String(get('stores.postgres.createPerSecond')), `SQLite ${get('stores.sqlite.createPerSecond')}`, String(get('stores.createRatio'))]);
+    rows.push(['servers/detail limit=100, PostgreSQL p50 (ms)', String(get('stores.postgres.listP50Ms')), `SQLite ${get('stores.sqlite.listP50Ms')}`, String(get('stores.listP50Ratio'))]);
+    rows.push(['token validate, PostgreSQL store (/s)', String(get('stores.postgres.validatePerSecond')), `SQLite ${get('stores.sqlite.validatePerSecond')}`, String(get('stores.validateRatio'))]);
+  }
   const width = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   console.log('');
   for (const row of rows) console.log('  ' + row.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('   '));

@@ -8,10 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration, Store } from '../../src/store/store.js';
 
-export const SANDBOX_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    sql: `
+const SANDBOX_V1 = `
       CREATE TABLE sandbox_resources (
         kind TEXT NOT NULL, id TEXT NOT NULL, project_id TEXT, name TEXT, data TEXT NOT NULL,
         seq INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
@@ -20,18 +17,11 @@ export const SANDBOX_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sandbox_resources_seq ON sandbox_resources (kind, seq);
       CREATE INDEX sandbox_resources_name ON sandbox_resources (kind, name);
       CREATE TABLE sandbox_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    `,
-    postgres: `
-      CREATE TABLE sandbox_resources (
-        kind TEXT NOT NULL, id TEXT NOT NULL, project_id TEXT, name TEXT, data TEXT NOT NULL,
-        seq BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-        PRIMARY KEY (kind, id));
-      CREATE INDEX sandbox_resources_project ON sandbox_resources (kind, project_id, seq);
-      CREATE INDEX sandbox_resources_seq ON sandbox_resources (kind, seq);
-      CREATE INDEX sandbox_resources_name ON sandbox_resources (kind, name);
-      CREATE TABLE sandbox_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-    `,
-  },
+    `;
+
+export const SANDBOX_MIGRATIONS: readonly Migration[] = [
+  // PostgreSQL's INTEGER is 32 bits, SQLite's 64.
+  { version: 1, sql: SANDBOX_V1, postgres: SANDBOX_V1.replace(/\bINTEGER\b/g, 'BIGINT') },
   {
     // Pages in creation order (newest first, as Nova lists servers) read from
     // these instead of sorting every row of the project: pageByCreation.

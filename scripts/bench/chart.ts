@@ -28,6 +28,9 @@ function bars(r: Record<string, unknown>): Bar[] {
   add('servers/detail p50, 10,000 servers, vs bare Koa (time)', list && bare ? list / bare : undefined, 'lower', 1.3);
   add('image upload vs stream copy (MB/s)', num(r, 'imageData.uploadVsStreamCopy'), 'higher');
   add('image download vs stream copy (MB/s)', num(r, 'imageData.downloadVsStreamCopy'), 'higher');
+  add('server create, PostgreSQL vs SQLite store (rate)', num(r, 'stores.createRatio'), 'higher');
+  add('servers/detail p50, PostgreSQL vs SQLite store (time)', num(r, 'stores.listP50Ratio'), 'lower');
+  add('token validate, PostgreSQL vs SQLite store (rate)', num(r, 'stores.validateRatio'), 'higher');
   return out;
 }
 

@@ -6,9 +6,9 @@ import { ROOT, start, type Started } from './lib.js';
 
 export const BENCH_PASSWORD = 'bench-pw';
 
-/** `stackgate init` into dir, with the rate limiter and audit log off (we measure the gateway, not them). */
-export function initDataDir(dir: string): string {
-  execFileSync(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'init', '--dir', dir, '--admin-password', BENCH_PASSWORD, '--port', '0']);
+/** `stackgate init` into dir (with `args`: --store-url), with the rate limiter and audit log off (we measure the gateway, not them). */
+export function initDataDir(dir: string, args: string[] = []): string {
+  execFileSync(process.execPath, [join(ROOT, 'dist/src/cli.js'), 'init', '--dir', dir, '--admin-password', BENCH_PASSWORD, '--port', '0', ...args]);
   const config = join(dir, 'stackgate.yaml');
   appendFileSync(config, 'hooks: { rateLimit: false, audit: false }\n');
   return config;

@@ -81,10 +81,13 @@ describe('cs (python3-cs) against the CloudStack simulator', function () {
 
   it('queryAsyncJobResult: pending (0), then succeeded (1) with the job result; a failing job is 2 with the error', async () => {
     const vm = [...sim.state.vms.values()][0]!;
+    // The job is held while cs looks at it in flight, whatever the machine's speed (a loaded one starts python slowly).
+    sim.state.holdJobs = true;
     const stop = await cs(['--async', 'stopVirtualMachine', `id=${vm.id}`]);
     const jobid = stop.out.jobid as string;
     expect(jobid).to.be.a('string');
     const pending = await cs(['queryAsyncJobResult', `jobid=${jobid}`]);
+    sim.state.holdJobs = false;
     expect(pending.out).to.include({ jobid, jobstatus: 0, jobinstancetype: 'VirtualMachine', jobinstanceid: vm.id });
     await new Promise((r) => setTimeout(r, 700));
     const done = await cs(['queryAsyncJobResult', `jobid=${jobid}`]);
